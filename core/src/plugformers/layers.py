@@ -1,0 +1,176 @@
+"""Pieces that several architectures share: activations, the attention dispatch,
+attention masks and the classification losses.
+
+Plugins import these instead of keeping their own copies.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "ACT2FN",
+    "get_activation",
+    "attend",
+    "extended_attention_mask",
+    "causal_mask",
+    "sequence_classification_loss",
+    "check_input_ids",
+]
+
+
+def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
+    """GELU with the tanh approximation, written out as GPT-2 and BERT's 'gelu_new' compute it."""
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+def gelu_fast(x: torch.Tensor) -> torch.Tensor:
+    return 0.5 * x * (1.0 + torch.tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x)))
+
+
+def quick_gelu(x: torch.Tensor) -> torch.Tensor:
+    return x * torch.sigmoid(1.702 * x)
+
+
+ACT2FN: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "gelu": F.gelu,
+    "gelu_python": lambda x: x * 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0))),
+    "gelu_new": gelu_tanh,
+    "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "gelu_fast": gelu_fast,
+    "quick_gelu": quick_gelu,
+    "relu": F.relu,
+    "relu6": F.relu6,
+    "silu": F.silu,
+    "swish": F.silu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "mish": F.mish,
+    "linear": lambda x: x,
+}
+
+
+def get_activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    try:
+        return ACT2FN[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; known: {sorted(ACT2FN)}") from None
+
+
+def extended_attention_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+    """Turn a (batch, seq) 1/0 mask, or a (batch, q, k) one, into an additive
+    (batch, 1, q or 1, k) mask: 0 where attention is allowed, the dtype's minimum where not."""
+    if mask is None:
+        return None
+    if mask.dim() == 2:
+        mask = mask[:, None, None, :]  # (batch, 1, 1, key)
+    elif mask.dim() == 3:
+        mask = mask[:, None, :, :]  # (batch, 1, query, key)
+    mask = mask.to(dtype)
+    return (1.0 - mask) * torch.finfo(dtype).min
+
+
+def causal_mask(q_len: int, k_len: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Additive (1, 1, q, k) mask letting query i see keys up to k_len - q_len + i."""
+    allowed = torch.ones(q_len, k_len, dtype=torch.bool, device=device).tril(k_len - q_len)
+    out = torch.zeros(q_len, k_len, dtype=dtype, device=device)
+    return out.masked_fill(~allowed, torch.finfo(dtype).min)[None, None]
+
+
+def attend(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    *,
+    dropout: float = 0.0,
+    scale: float | None = None,
+    head_mask: torch.Tensor | None = None,
+    need_weights: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Scaled dot-product attention over (batch, heads, seq, head_dim) tensors.
+
+    ``mask`` is additive, broadcastable to (batch, heads, q, k). Uses PyTorch's fused
+    kernel unless the probabilities are asked for or a head mask scales them; then the
+    explicit path computes the same thing and returns the probabilities too.
+    Returns (context (batch, heads, q, head_dim), probabilities or None).
+    """
+    if not need_weights and head_mask is None:
+        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout, scale=scale)
+        return out, None
+    scale = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
+    scores = torch.matmul(query, key.transpose(-1, -2)) * scale  # (batch, heads, q, k)
+    if mask is not None:
+        scores = scores + mask
+    probs = scores.softmax(dim=-1)
+    dropped = F.dropout(probs, p=dropout, training=dropout > 0)
+    if head_mask is not None:
+        dropped = dropped * head_mask
+        probs = probs * head_mask
+    return torch.matmul(dropped, value), probs
+
+
+def sequence_classification_loss(logits: torch.Tensor, labels: torch.Tensor, config) -> torch.Tensor:
+    """The loss transformers' classification heads use, chosen by ``config.problem_type``
+    (inferred from num_labels and the labels' dtype when unset, and stored on the config)."""
+    num_labels = config.num_labels
+    if config.problem_type is None:
+        if num_labels == 1:
+            config.problem_type = "regression"
+        elif labels.dtype in (torch.long, torch.int):
+            config.problem_type = "single_label_classification"
+        else:
+            config.problem_type = "multi_label_classification"
+    if config.problem_type == "regression":
+        if num_labels == 1:
+            return F.mse_loss(logits.squeeze(), labels.squeeze().to(logits.dtype))
+        return F.mse_loss(logits, labels.to(logits.dtype))
+    if config.problem_type == "single_label_classification":
+        return F.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
+    return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+
+
+def check_input_ids(input_ids: torch.Tensor | None, vocab_size: int, max_positions: int | None,
+                    past_length: int = 0, what: str = "input_ids") -> None:
+    """Raise a clear error for ids outside the vocabulary or sequences longer than the
+    model's positions, instead of an index error deep inside an embedding."""
+    if input_ids is None or input_ids.numel() == 0:
+        return
+    if input_ids.device.type != "meta":
+        low, high = int(input_ids.min()), int(input_ids.max())
+        if low < 0 or high >= vocab_size:
+            bad = high if high >= vocab_size else low
+            raise ValueError(
+                f"{what} holds id {bad}, outside the vocabulary (0 .. {vocab_size - 1}, "
+                f"config.vocab_size={vocab_size}). Use the checkpoint's own tokenizer, or "
+                "resize_token_embeddings() after adding tokens."
+            )
+    length = input_ids.shape[-1] + past_length
+    if max_positions is not None and length > max_positions:
+        raise ValueError(
+            f"{what} has sequence length {length}, longer than the model's {max_positions} "
+            "positions (config.max_position_embeddings). Truncate the input, e.g. "
+            f"tokenizer(..., truncation=True, max_length={max_positions})."
+        )
+
+
+def init_normal_(module: nn.Module, std: float) -> None:
+    """The usual init: normal(0, std) weights, zero biases, unit LayerNorm, zero padding row."""
+    if isinstance(module, nn.Linear):
+        module.weight.data.normal_(mean=0.0, std=std)
+        if module.bias is not None:
+            module.bias.data.zero_()
+    elif isinstance(module, nn.Embedding):
+        module.weight.data.normal_(mean=0.0, std=std)
+        if module.padding_idx is not None:
+            module.weight.data[module.padding_idx].zero_()
+    elif isinstance(module, nn.LayerNorm):
+        if module.weight is not None:
+            module.weight.data.fill_(1.0)
+        if module.bias is not None:
+            module.bias.data.zero_()
