@@ -13,6 +13,7 @@ import difflib
 import json
 import os
 import warnings
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -30,6 +31,10 @@ _BOOKKEEPING_KEYS = frozenset({
     "transformers_version", "_name_or_path", "_commit_hash", "_attn_implementation",
     "_attn_implementation_autoset", "name_or_path", "plugformers_version",
 })
+
+
+# The file a config is being read from, for error messages (pydantic calls __init__).
+_SOURCE: ContextVar[str | None] = ContextVar("plugformers_config_source", default=None)
 
 
 class ConfigError(ValueError):
@@ -166,7 +171,8 @@ class PretrainedConfig(BaseModel):
         try:
             super().__init__(**kwargs)
         except ValidationError as e:
-            raise ConfigError(_describe_validation_error(e, type(self).__name__, type(self).__name__)) from None
+            where = _SOURCE.get() or type(self).__name__
+            raise ConfigError(_describe_validation_error(e, where, type(self).__name__)) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         name = type(self).attribute_map.get(name, name)
@@ -275,10 +281,11 @@ class PretrainedConfig(BaseModel):
                 unused[key] = value
             else:
                 data[key] = value
+        token = _SOURCE.set(source)
         try:
-            config = cls.model_validate(data)
-        except ValidationError as e:
-            raise ConfigError(_describe_validation_error(e, source or "config", cls.__name__)) from None
+            config = cls(**data)
+        finally:
+            _SOURCE.reset(token)
         return (config, unused) if return_unused_kwargs else config
 
     @classmethod

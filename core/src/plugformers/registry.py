@@ -9,6 +9,7 @@ no torch and no modeling code.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import json
@@ -292,6 +293,35 @@ class Registry:
                 )
             self._types[spec.model_type] = [Registration(spec, RUNTIME, None)]
             self._resolved.clear()
+
+    def update(self, model_type: str, field_name: str, value: Any, *, config: type | None = None,
+               exist_ok: bool = False, who: str = "register") -> None:
+        """Set one part of a type's registration (its config, tokenizer, or a head), creating
+        the type if needed: the route the transformers-style ``Auto*.register`` calls take.
+        Replacing a part that is already set needs ``exist_ok=True``."""
+        self._ensure_loaded()
+        with self._lock:
+            regs = self._types.get(model_type, [])
+            if len(regs) > 1:
+                self.registration(model_type)  # raises the conflict error naming both sides
+            if not regs:
+                spec = ModelType(model_type=model_type, config=config if field_name != "config" else value)
+            else:
+                spec = regs[0].spec
+            if field_name == "heads":
+                clash = [h for h in value if h in spec.heads and spec.heads[h] is not value[h]]
+                if clash and not exist_ok:
+                    raise PluginConflictError(
+                        f"{who}: model_type {model_type!r} already has a {clash[0]!r} head "
+                        f"({spec.heads[clash[0]]}, from {regs[0].source}); pass exist_ok=True to replace it"
+                    )
+                value = {**spec.heads, **value}
+            elif regs and getattr(spec, field_name) not in (None, value) and not exist_ok:
+                raise PluginConflictError(
+                    f"{who}: model_type {model_type!r} already has a {field_name} "
+                    f"({getattr(spec, field_name)}, from {regs[0].source}); pass exist_ok=True to replace it"
+                )
+            self.register(dataclasses.replace(spec, **{field_name: value}), replace=True)
 
     def unregister(self, model_type: str) -> None:
         """Remove a model type (every registration of it); unknown types are ignored."""
