@@ -102,8 +102,10 @@ class ModelType:
         object.__setattr__(self, "heads", _freeze(self.heads))
         object.__setattr__(self, "legacy_names", _freeze(self.legacy_names))
         object.__setattr__(self, "tiny_config", _freeze(self.tiny_config))
-        object.__setattr__(self, "name_patterns", tuple(self.name_patterns))
         problems = []
+        if isinstance(self.name_patterns, str):
+            problems.append(f"name_patterns must be a tuple of strings, got the string {self.name_patterns!r}")
+        object.__setattr__(self, "name_patterns", tuple(self.name_patterns))
         if not isinstance(self.model_type, str) or not self.model_type:
             problems.append(f"model_type must be a non-empty string, got {self.model_type!r}")
         for key, target in self.heads.items():
@@ -116,7 +118,7 @@ class ModelType:
         problems += _check_target("config", self.config)
         if self.tokenizer is not None:
             problems += _check_target("tokenizer", self.tokenizer)
-        if isinstance(self.name_patterns, str) or not all(isinstance(p, str) and p for p in self.name_patterns):
+        if not all(isinstance(p, str) and p for p in self.name_patterns):
             problems.append(f"name_patterns must be a tuple of non-empty strings, got {self.name_patterns!r}")
         if problems:
             raise PluginError(f"invalid ModelType {self.model_type!r}: " + "; ".join(problems))
