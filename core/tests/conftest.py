@@ -12,6 +12,7 @@ from torch import nn
 import plugformers
 from plugformers import ModelType
 from plugformers.configuration_utils import PretrainedConfig
+from plugformers.layers import sequence_classification_loss
 from plugformers.modeling_outputs import BaseModelOutput, MaskedLMOutput, SequenceClassifierOutput
 from plugformers.modeling_utils import PreTrainedModel
 
@@ -76,7 +77,8 @@ class ToyForSequenceClassification(ToyPreTrainedModel):
 
     def forward(self, input_ids, labels=None):
         logits = self.classifier(self.toy(input_ids).last_hidden_state[:, 0])
-        return SequenceClassifierOutput(logits=logits)
+        loss = None if labels is None else sequence_classification_loss(logits, labels, self.config)
+        return SequenceClassifierOutput(loss=loss, logits=logits)
 
 
 TOY = ModelType(

@@ -1,0 +1,154 @@
+"""The conformance suite: checks every registered (model type, head) must pass.
+
+A plugin gets it by being installed: the repository's tests/test_conformance.py runs
+``check_head`` for every case of ``conformance_cases()``. A third-party plugin can run
+it in its own tests:
+
+    import pytest
+    from plugformers.testing import check_head, conformance_cases
+
+    @pytest.mark.parametrize("model_type, head", conformance_cases("my-type"))
+    def test_conformance(model_type, head, tmp_path):
+        check_head(model_type, head, tmp_path)
+
+Each case builds a tiny model from ``ModelType.tiny_config``, runs a forward pass with
+a padded batch, checks the output shapes of the shared head keys, runs a backward pass,
+and checks that save_pretrained / from_pretrained give identical outputs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from ..registry import registry
+
+__all__ = ["conformance_cases", "check_head", "tiny_model", "head_inputs"]
+
+BATCH, SEQ, CHOICES = 2, 7, 3
+
+
+def conformance_cases(*model_types: str) -> list[tuple[str, str]]:
+    """(model_type, head) for every registered type (or those named) and head."""
+    wanted = model_types or tuple(registry.model_types())
+    return [(t, h) for t in wanted for h in registry.get(t).heads]
+
+
+def tiny_model(model_type: str, head: str, **overrides):
+    import torch
+
+    spec = registry.get(model_type)
+    config = registry.config_class(model_type)(**{**spec.tiny_config, **overrides})
+    torch.manual_seed(0)
+    return registry.head_class(model_type, head)(config)
+
+
+def head_inputs(model, head: str, *, labels: bool):
+    """A padded batch for ``head``, with the labels its loss needs when ``labels``."""
+    import torch
+
+    config = model.config
+    g = torch.Generator().manual_seed(1)
+    vocab = config.vocab_size
+    shape = (BATCH, CHOICES, SEQ) if head == "multiple-choice" else (BATCH, SEQ)
+    input_ids = torch.randint(3, vocab, shape, generator=g)
+    mask = torch.ones(shape, dtype=torch.long)
+    mask[..., -2:] = 0 if shape[0] > 1 else 1
+    mask[0, ...] = 1  # first row unpadded, second padded
+    inputs = {"input_ids": input_ids, "attention_mask": mask}
+    params = inspect.signature(model.forward).parameters
+    if not labels:
+        return {k: v for k, v in inputs.items() if k in params}
+    n = config.num_labels
+    if head in ("masked-lm", "causal-lm"):
+        inputs["labels"] = input_ids.clone()
+    elif head == "sequence-classification":
+        inputs["labels"] = torch.randint(0, n, (BATCH,), generator=g)
+    elif head == "token-classification":
+        inputs["labels"] = torch.randint(0, n, (BATCH, SEQ), generator=g)
+    elif head == "multiple-choice":
+        inputs["labels"] = torch.randint(0, CHOICES, (BATCH,), generator=g)
+    elif head == "question-answering":
+        inputs["start_positions"] = torch.randint(0, SEQ, (BATCH,), generator=g)
+        inputs["end_positions"] = torch.randint(0, SEQ, (BATCH,), generator=g)
+    elif head == "next-sentence-prediction":
+        inputs["labels" if "labels" in params else "next_sentence_label"] = torch.randint(0, 2, (BATCH,), generator=g)
+    return {k: v for k, v in inputs.items() if k in params}
+
+
+def _expected_shapes(config, head: str) -> dict[str, tuple[int, ...]]:
+    n = config.num_labels
+    return {
+        "base": {"last_hidden_state": (BATCH, SEQ, config.hidden_size)},
+        "masked-lm": {"logits": (BATCH, SEQ, config.vocab_size)},
+        "causal-lm": {"logits": (BATCH, SEQ, config.vocab_size)},
+        "sequence-classification": {"logits": (BATCH, n)},
+        "token-classification": {"logits": (BATCH, SEQ, n)},
+        "question-answering": {"start_logits": (BATCH, SEQ), "end_logits": (BATCH, SEQ)},
+        "multiple-choice": {"logits": (BATCH, CHOICES)},
+        "next-sentence-prediction": {"logits": (BATCH, 2)},
+    }.get(head, {})
+
+
+def _first_tensor(out):
+    import torch
+
+    for value in out.values():
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            return value
+    raise AssertionError(f"output {type(out).__name__} holds no floating-point tensor")
+
+
+def check_head(model_type: str, head: str, tmp_path: str | Path) -> None:
+    """Run every conformance check for one (model type, head); raises AssertionError."""
+    import torch
+
+    from ..modeling_outputs import ModelOutput
+
+    model = tiny_model(model_type, head)
+    name = f"{model_type}/{head} ({type(model).__name__})"
+    model.eval()
+    inputs = head_inputs(model, head, labels=False)
+    with torch.no_grad():
+        out = model(**inputs)
+    assert isinstance(out, ModelOutput), f"{name}: forward returned {type(out).__name__}, not a ModelOutput"
+    for field, shape in _expected_shapes(model.config, head).items():
+        assert tuple(out[field].shape) == shape, f"{name}: {field} has shape {tuple(out[field].shape)}, expected {shape}"
+    params = inspect.signature(model.forward).parameters
+    if "return_dict" in params:
+        with torch.no_grad():
+            as_tuple = model(**inputs, return_dict=False)
+        assert isinstance(as_tuple, tuple) and len(as_tuple) == len(out.to_tuple()), f"{name}: return_dict=False"
+        for a, b in zip(as_tuple, out.to_tuple()):
+            if isinstance(a, torch.Tensor):
+                torch.testing.assert_close(a, b, rtol=0, atol=0)
+    if "output_hidden_states" in params:
+        with torch.no_grad():
+            full = model(**inputs, output_hidden_states=True)
+        assert full.hidden_states is not None and len(full.hidden_states) >= 2, f"{name}: no hidden_states"
+
+    # backward: the loss when the head has one, else the first output
+    model.train()
+    torch.manual_seed(0)
+    labelled = head_inputs(model, head, labels=True)
+    out = model(**labelled)
+    loss = out.loss if getattr(out, "loss", None) is not None else _first_tensor(out).float().pow(2).mean()
+    if set(labelled) - set(inputs):
+        assert getattr(out, "loss", None) is not None, f"{name}: labels given but no loss returned"
+        assert loss.dim() == 0 and torch.isfinite(loss), f"{name}: loss is {loss}"
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert any(g is not None and g.abs().sum() > 0 for g in grads), f"{name}: no gradient reached the parameters"
+    model.zero_grad()
+
+    # save / load round trip
+    model.eval()
+    folder = Path(tmp_path) / f"{model_type}-{head}"
+    model.save_pretrained(folder)
+    loaded, info = type(model).from_pretrained(folder, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"], f"{name}: round trip lost keys {info}"
+    with torch.no_grad():
+        a, b = model(**inputs), loaded(**inputs)
+    for key in a.keys():
+        if isinstance(a[key], torch.Tensor):
+            torch.testing.assert_close(b[key], a[key], rtol=0, atol=0, msg=f"{name}: {key} differs after reload")
