@@ -247,6 +247,16 @@ class PreTrainedModel(nn.Module):
         new.weight.data = self._resized_rows(old.weight, n)
         return new
 
+    # ------------------------------------------------------------------ generation
+
+    def generate(self, input_ids: torch.Tensor | None = None, **kwargs: Any) -> Any:
+        """Generate continuations of ``input_ids``: greedy, sampling or beam search.
+        Only models registered as a type's ``causal-lm`` head can generate; see
+        ``plugformers.generation.generate`` for the arguments."""
+        from .generation import generate
+
+        return generate(self, input_ids, **kwargs)
+
     # ------------------------------------------------------------------ construction
 
     @classmethod
