@@ -117,6 +117,7 @@ def _hub_download(repo_id: str, filename: str, options: HubOptions, *, required:
             local_files_only=options.local_files_only,
             token=options.token,
             library_name="plugformers",
+            endpoint=os.environ.get("HF_ENDPOINT") or None,  # read per call, not once at import
         )
     except HFValidationError as e:
         raise CheckpointNotFoundError(
@@ -137,18 +138,9 @@ def _hub_download(repo_id: str, filename: str, options: HubOptions, *, required:
             f"{shown}: revision {options.revision!r} does not exist. Use a branch, tag or commit "
             "the repo has."
         ) from None
-    except EntryNotFoundError:
-        if not required:
-            return None
-        raise CheckpointNotFoundError(
-            f"{shown}: the repo has no file {filename!r}"
-            + (f" at revision {options.revision!r}" if options.revision else "")
-            + "."
-        ) from None
-    except LocalEntryNotFoundError:
-        offline = options.local_files_only or constants.HF_HUB_OFFLINE
-        if not required and offline and _cached_repo_exists(repo_id, options):
-            return None  # the repo is cached; this optional file just is not part of it
+    except LocalEntryNotFoundError:  # a subclass of EntryNotFoundError: first
+        if not required and _cached_repo_exists(repo_id, options):
+            return None  # offline or unreachable, the repo is cached: this optional file is not part of it
         why = (
             "local_files_only=True" if options.local_files_only else
             "HF_HUB_OFFLINE=1" if constants.HF_HUB_OFFLINE else
@@ -158,6 +150,14 @@ def _hub_download(repo_id: str, filename: str, options: HubOptions, *, required:
             f"{shown}: {filename!r} is not in the cache ({options.cache_dir or constants.HF_HUB_CACHE}) "
             f"and {why}. Download it once while online (`plugformers download {asked}`), or pass a "
             "local folder."
+        ) from None
+    except EntryNotFoundError:
+        if not required:
+            return None
+        raise CheckpointNotFoundError(
+            f"{shown}: the repo has no file {filename!r}"
+            + (f" at revision {options.revision!r}" if options.revision else "")
+            + "."
         ) from None
 
 

@@ -1,0 +1,75 @@
+"""from_pretrained through huggingface_hub against a Hub-protocol server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from plugformers import AutoConfig, AutoModel, CheckpointNotFoundError
+from plugformers.testing import tiny_model
+from plugformers.testing.hub_server import HubServer
+
+
+@pytest.fixture
+def checkpoints(tmp_path):
+    folders = {}
+    for name, seed in (("main", 0), ("v1", 1)):
+        torch.manual_seed(seed)
+        model = tiny_model("bert", "base").eval()
+        folders[name] = tmp_path / name
+        model.save_pretrained(folders[name])
+    return folders
+
+
+@pytest.fixture
+def hub(checkpoints, monkeypatch, tmp_path):
+    with HubServer({"org/tiny-bert": dict(checkpoints), "google-bert/bert-base-uncased": checkpoints["v1"]}) as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        yield server
+
+
+def _same(model, folder):
+    ref = AutoModel.from_pretrained(folder)
+    return all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), ref.state_dict().values()))
+
+
+def test_download_then_cache_reuse_with_server_down(hub, checkpoints, tmp_path):
+    cache = tmp_path / "cache"
+    model = AutoModel.from_pretrained("org/tiny-bert", cache_dir=cache)
+    assert _same(model, checkpoints["main"])
+    assert hub.downloads["org/tiny-bert/main/model.safetensors"] == 1
+    assert (cache / "models--org--tiny-bert").is_dir()
+    AutoModel.from_pretrained("org/tiny-bert", cache_dir=cache)
+    assert hub.downloads["org/tiny-bert/main/model.safetensors"] == 1  # reused, not downloaded again
+    hub.stop()
+    for offline in (True, False):  # offline, or the server gone: the cache serves
+        again = AutoModel.from_pretrained("org/tiny-bert", cache_dir=cache, local_files_only=offline)
+        assert _same(again, checkpoints["main"])
+
+
+def test_revision_and_force_download(hub, checkpoints, tmp_path):
+    cache = tmp_path / "cache"
+    assert _same(AutoModel.from_pretrained("org/tiny-bert", revision="v1", cache_dir=cache), checkpoints["v1"])
+    AutoModel.from_pretrained("org/tiny-bert", revision="v1", cache_dir=cache, force_download=True)
+    assert hub.downloads["org/tiny-bert/v1/model.safetensors"] == 2
+    with pytest.raises(CheckpointNotFoundError, match=r"org/tiny-bert: revision 'nope' does not exist"):
+        AutoModel.from_pretrained("org/tiny-bert", revision="nope", cache_dir=cache)
+
+
+def test_legacy_short_name_maps_to_repo_id(hub, checkpoints, tmp_path):
+    model = AutoModel.from_pretrained("bert-base-uncased", cache_dir=tmp_path / "cache")
+    assert _same(model, checkpoints["v1"])
+
+
+def test_unknown_repo(hub, tmp_path):
+    with pytest.raises(CheckpointNotFoundError, match=r"org/does-not-exist: no such local folder, and the Hub has no repo"):
+        AutoConfig.from_pretrained("org/does-not-exist", cache_dir=tmp_path / "cache")
+
+
+def test_offline_without_cache_names_repo_and_setting(hub, tmp_path):
+    with pytest.raises(CheckpointNotFoundError, match=r"org/tiny-bert: 'config.json' is not in the cache .*local_files_only=True"):
+        AutoModel.from_pretrained("org/tiny-bert", cache_dir=tmp_path / "empty", local_files_only=True)
+    assert hub.downloads == {}
