@@ -133,6 +133,7 @@ def test_pytorch_transformers_1x_checkpoint_loads_through_automodel(tmp_path):
                            num_attention_heads=4, intermediate_size=48, max_position_embeddings=40)
     torch.manual_seed(0)
     legacy = pt.BertModel(config).eval()
+    folder.mkdir()
     legacy.save_pretrained(str(folder))
     written = json.loads((folder / "config.json").read_text())
     assert "model_type" not in written  # the 1.x format: the type comes from the name

@@ -71,7 +71,12 @@ def test_torch_dtype_legacy_key(toy):
     assert toy.config(dtype=torch.bfloat16).dtype == "bfloat16"
 
 
-def test_unknown_model_type_in_file(tmp_path):
+def test_unknown_model_type_in_file(tmp_path, monkeypatch):
+    import plugformers.auto
+    from plugformers.registry import Registry
+
+    monkeypatch.setenv("PLUGFORMERS_DISABLE", "gpt2")  # as if only the core were installed
+    monkeypatch.setattr(plugformers.auto, "registry", Registry())
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
     with pytest.raises(KeyError, match="pip install plugformers-gpt2"):
         AutoConfig.from_pretrained(tmp_path)
