@@ -21,12 +21,21 @@ __all__ = [
     "causal_mask",
     "sequence_classification_loss",
     "check_input_ids",
+    "SequenceSummary",
 ]
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
     """GELU with the tanh approximation, written out as GPT-2 and BERT's 'gelu_new' compute it."""
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+    if x.requires_grad and torch.is_grad_enabled():
+        return 0.5 * x * (1.0 + torch.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * torch.pow(x, 3.0))))
+    # Without autograd: the same operations in the same order, in place on one buffer, so
+    # the same bits without seven full-size temporaries (4x faster on a prompt's activations).
+    out = torch.pow(x, 3.0)
+    return out.mul_(0.044715).add_(x).mul_(_SQRT_2_OVER_PI).tanh_().add_(1.0).mul_(x).mul_(0.5)
 
 
 def gelu_fast(x: torch.Tensor) -> torch.Tensor:
@@ -92,21 +101,34 @@ def attend(
     scale: float | None = None,
     head_mask: torch.Tensor | None = None,
     need_weights: bool = False,
+    is_causal: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Scaled dot-product attention over (batch, heads, seq, head_dim) tensors.
 
-    ``mask`` is additive, broadcastable to (batch, heads, q, k). Uses PyTorch's fused
+    ``mask`` is additive, or boolean (True where attention is allowed), broadcastable
+    to (batch, heads, q, k). ``is_causal`` (without a mask) lets query i see keys 0 .. i,
+    as PyTorch's ``is_causal`` does, without building a mask. Uses PyTorch's fused
     kernel unless the probabilities are asked for or a head mask scales them; then the
-    explicit path computes the same thing and returns the probabilities too.
+    explicit path computes the same thing and returns the probabilities too. A query
+    that a boolean mask lets see nothing gets a zero context from the fused kernel; the
+    explicit path spreads its probabilities evenly instead, as an additive mask does.
     Returns (context (batch, heads, q, head_dim), probabilities or None).
     """
     if not need_weights and head_mask is None:
-        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout, scale=scale)
+        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout, scale=scale,
+                                             is_causal=is_causal)
         return out, None
     scale = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
     scores = torch.matmul(query, key.transpose(-1, -2)) * scale  # (batch, heads, q, k)
+    if is_causal:
+        q_len, k_len = scores.shape[-2:]
+        allowed = torch.ones(q_len, k_len, dtype=torch.bool, device=scores.device).tril()
+        scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
     if mask is not None:
-        scores = scores + mask
+        if mask.dtype == torch.bool:
+            scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        else:
+            scores = scores + mask
     probs = scores.softmax(dim=-1)
     dropped = F.dropout(probs, p=dropout, training=dropout > 0)
     if head_mask is not None:
@@ -174,3 +196,73 @@ def init_normal_(module: nn.Module, std: float) -> None:
             module.weight.data.fill_(1.0)
         if module.bias is not None:
             module.bias.data.zero_()
+
+
+class SequenceSummary(nn.Module):
+    """One vector per sequence from its hidden states: the multiple-choice and
+    classification head of GPT-2, XLNet and XLM.
+
+    Reads the ``summary_*`` fields of the config (missing ones take the defaults below):
+
+    - ``summary_type``: which hidden state sums the sequence up: ``"last"`` (default),
+      ``"first"``, ``"mean"`` over the positions, or ``"cls_index"`` (the position given
+      per sequence in ``cls_index``; the last one when None).
+    - ``summary_use_proj``: a linear projection (``summary.weight`` / ``summary.bias``)
+      to ``config.num_labels`` outputs when ``summary_proj_to_labels``, else to
+      ``hidden_size``.
+    - ``summary_activation``: an activation name (``"tanh"``) applied after the
+      projection; None for none.
+    - ``summary_first_dropout`` / ``summary_last_dropout``: dropout before the projection
+      and after the activation.
+    """
+
+    SUMMARY_TYPES = ("last", "first", "mean", "cls_index")
+
+    def __init__(self, config) -> None:
+        super().__init__()
+        self.summary_type = getattr(config, "summary_type", "last")
+        if self.summary_type not in self.SUMMARY_TYPES:
+            raise ValueError(
+                f"summary_type={self.summary_type!r} is not supported; use one of {', '.join(self.SUMMARY_TYPES)} "
+                "('attn' was never implemented by any checkpoint's code)."
+            )
+        hidden = config.hidden_size
+        self.summary: nn.Module = nn.Identity()
+        if getattr(config, "summary_use_proj", False):
+            num_labels = config.num_labels
+            to_labels = getattr(config, "summary_proj_to_labels", False) and num_labels > 0
+            self.summary = nn.Linear(hidden, num_labels if to_labels else hidden)
+        activation = getattr(config, "summary_activation", None)
+        self.activation = get_activation(activation) if activation else _identity
+        first = getattr(config, "summary_first_dropout", 0.0) or 0.0
+        last = getattr(config, "summary_last_dropout", 0.0) or 0.0
+        self.first_dropout = nn.Dropout(first) if first > 0 else nn.Identity()
+        self.last_dropout = nn.Dropout(last) if last > 0 else nn.Identity()
+
+    def forward(self, hidden_states: torch.Tensor, cls_index: torch.Tensor | None = None) -> torch.Tensor:
+        """``hidden_states`` (..., seq, hidden); ``cls_index`` (...) holds one position per
+        sequence (summary_type ``"cls_index"``). Returns (..., outputs)."""
+        if self.summary_type == "last":
+            output = hidden_states[..., -1, :]
+        elif self.summary_type == "first":
+            output = hidden_states[..., 0, :]
+        elif self.summary_type == "mean":
+            output = hidden_states.mean(dim=-2)
+        elif cls_index is None:
+            output = hidden_states[..., -1, :]
+        else:
+            if cls_index.shape != hidden_states.shape[:-2]:
+                raise ValueError(
+                    f"cls_index has shape {tuple(cls_index.shape)}; it must hold one position per sequence, "
+                    f"shape {tuple(hidden_states.shape[:-2])} for hidden states of shape {tuple(hidden_states.shape)}."
+                )
+            index = cls_index[..., None, None].expand(*cls_index.shape, 1, hidden_states.shape[-1])  # (..., 1, hidden)
+            output = hidden_states.gather(-2, index).squeeze(-2)  # (..., hidden)
+        output = self.first_dropout(output)
+        output = self.summary(output)
+        output = self.activation(output)
+        return self.last_dropout(output)
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
