@@ -93,3 +93,10 @@ def test_model_output_views():
     full = SequenceClassifierOutput(loss=loss, logits=logits)
     assert full[0] is loss and full[1] is logits and full[:2] == (loss, logits)
     assert list(full) == ["loss", "logits"] and dict(full.items())["loss"] is loss
+
+
+def test_failed_assignment_keeps_old_value(toy):
+    config = toy.config()
+    with pytest.raises(ConfigError):
+        config.hidden_size = "big"
+    assert config.hidden_size == 8

@@ -237,3 +237,15 @@ def test_pickle_module_is_never_used_for_safetensors(toy, tmp_path, monkeypatch)
     _toy_model(toy).save_pretrained(tmp_path)
     monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("unpickled"))
     AutoModel.from_pretrained(tmp_path)
+
+
+def test_untied_output_weights_missing_are_reported(toy, tmp_path):
+    model = _toy_model(toy, "masked-lm", tie_word_embeddings=False)
+    model.save_pretrained(tmp_path)
+    from safetensors.torch import load_file
+
+    sd = load_file(str(tmp_path / "model.safetensors"))
+    del sd["lm_head.weight"]
+    save_file(sd, str(tmp_path / "model.safetensors"))
+    _, info = AutoModelForMaskedLM.from_pretrained(tmp_path, output_loading_info=True)
+    assert info["missing_keys"] == ["lm_head.weight"]

@@ -179,9 +179,14 @@ class PretrainedConfig(BaseModel):
         if name == "num_labels":
             self._set_num_labels(value)
             return
+        missing = object()
+        before = self.__dict__.get(name, missing)
         try:
             super().__setattr__(name, value)
         except ValidationError as e:
+            # a cross-field rule fails after pydantic stored the value: put the old one back
+            if before is not missing and self.__dict__.get(name, missing) is not before:
+                self.__dict__[name] = before
             raise ConfigError(_describe_validation_error(e, type(self).__name__, type(self).__name__)) from None
 
     def __getattr__(self, name: str) -> Any:

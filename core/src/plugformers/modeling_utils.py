@@ -423,9 +423,7 @@ class PreTrainedModel(nn.Module):
             self.load_state_dict(part, strict=False, assign=True)
             del chunk, part
         self.tie_weights()
-        missing = self._materialise_missing(dtype)
-        tied = set(self._tied_weights_keys)
-        missing = [k for k in missing if k not in tied]
+        missing = self._materialise_missing(dtype)  # after tying: a tied weight is not missing
         ignore_missing = [re.compile(p) for p in self._keys_to_ignore_on_load_missing]
         ignore_unexpected = [re.compile(p) for p in self._keys_to_ignore_on_load_unexpected]
         report_missing = [k for k in missing if not any(p.search(k) for p in ignore_missing)]

@@ -13,6 +13,7 @@ from ``encoder_hidden_states`` on every call, not cached.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -60,6 +61,8 @@ __all__ = [
     "BertForTokenClassification",
     "BertForQuestionAnswering",
 ]
+
+logger = logging.getLogger("plugformers")
 
 PastKeyValues = KVCache | tuple[tuple[torch.Tensor, torch.Tensor], ...]
 
@@ -614,8 +617,8 @@ class BertLMHeadModel(_BertWithLMHead):
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
         if not config.is_decoder:
-            warnings.warn("BertLMHeadModel is a causal LM: build it with BertConfig(is_decoder=True) "
-                          "to use it standalone.", UserWarning, stacklevel=2)
+            logger.warning("BertLMHeadModel is a causal LM: build it with BertConfig(is_decoder=True) "
+                           "to use it standalone.")
         self.bert = BertModel(config, add_pooling_layer=False)
         self.cls = BertOnlyMLMHead(config)
         self.post_init()
@@ -676,8 +679,7 @@ class BertForMaskedLM(_BertWithLMHead):
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
         if config.is_decoder:
-            warnings.warn("BertForMaskedLM attends in both directions: build it with is_decoder=False.",
-                          UserWarning, stacklevel=2)
+            logger.warning("BertForMaskedLM attends in both directions: build it with is_decoder=False.")
         self.bert = BertModel(config, add_pooling_layer=False)
         self.cls = BertOnlyMLMHead(config)
         self.post_init()
