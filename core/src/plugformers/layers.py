@@ -157,6 +157,23 @@ def sequence_classification_loss(logits: torch.Tensor, labels: torch.Tensor, con
     return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
+def span_logits_and_loss(
+    logits: torch.Tensor, start_positions: torch.Tensor | None, end_positions: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Split a (batch, seq, 2) span head's logits into start and end logits (batch, seq)
+    and, given both positions, the mean of the two cross-entropies; positions past the
+    sequence are clamped to its length and ignored, as extractive QA heads do."""
+    start_logits, end_logits = (x.squeeze(-1).contiguous() for x in logits.split(1, dim=-1))
+    if start_positions is None or end_positions is None:
+        return start_logits, end_logits, None
+    ignored = start_logits.shape[1]
+    start = start_positions.reshape(-1).clamp(0, ignored)
+    end = end_positions.reshape(-1).clamp(0, ignored)
+    loss = (F.cross_entropy(start_logits, start, ignore_index=ignored)
+            + F.cross_entropy(end_logits, end, ignore_index=ignored)) / 2
+    return start_logits, end_logits, loss
+
+
 def check_input_ids(input_ids: torch.Tensor | None, vocab_size: int, max_positions: int | None,
                     past_length: int = 0, what: str = "input_ids") -> None:
     """Raise a clear error for ids outside the vocabulary or sequences longer than the

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, model_validator
-
 from plugformers.configuration_utils import PretrainedConfig
+from pydantic import Field, model_validator
 
 __all__ = ["BertConfig"]
 

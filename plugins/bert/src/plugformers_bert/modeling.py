@@ -19,9 +19,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-from torch.utils.checkpoint import checkpoint
-
 from plugformers.cache import KVCache
 from plugformers.layers import (
     attend,
@@ -31,6 +28,7 @@ from plugformers.layers import (
     get_activation,
     init_normal_,
     sequence_classification_loss,
+    span_logits_and_loss,
 )
 from plugformers.modeling_outputs import (
     BaseModelOutputWithPastAndCrossAttentions,
@@ -45,6 +43,8 @@ from plugformers.modeling_outputs import (
     TokenClassifierOutput,
 )
 from plugformers.modeling_utils import PreTrainedModel
+from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .configuration import BertConfig
 
@@ -901,14 +901,7 @@ class BertForQuestionAnswering(BertPreTrainedModel):
             output_attentions=output_attentions, output_hidden_states=output_hidden_states, return_dict=True,
         )
         logits = self.qa_outputs(outputs.last_hidden_state)  # (batch, seq, 2)
-        start_logits, end_logits = (x.squeeze(-1).contiguous() for x in logits.split(1, dim=-1))  # (batch, seq)
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            ignored = start_logits.shape[1]  # positions past the end are clamped here and ignored
-            start = start_positions.reshape(-1).clamp(0, ignored)
-            end = end_positions.reshape(-1).clamp(0, ignored)
-            loss = (F.cross_entropy(start_logits, start, ignore_index=ignored)
-                    + F.cross_entropy(end_logits, end, ignore_index=ignored)) / 2
+        start_logits, end_logits, loss = span_logits_and_loss(logits, start_positions, end_positions)
         out = QuestionAnsweringModelOutput(loss=loss, start_logits=start_logits, end_logits=end_logits,
                                            hidden_states=outputs.hidden_states, attentions=outputs.attentions)
         return out if return_dict else out.to_tuple()
