@@ -184,3 +184,16 @@ def test_lazy_class_export():
     assert BertModel.__module__ == "plugformers_bert.modeling"
     assert BertForQuestionAnswering is plugformers.registry.head_class("bert", "question-answering")
     assert "BertTokenizer" in dir(plugformers)
+
+
+def test_loading_stays_lean(minilm_path):
+    """from_pretrained builds on the meta device without running random init, so it never
+    pulls in torch._dynamo (torch's meta kernels for init would), and nn.init is restored."""
+    code = (
+        "import sys, torch, plugformers\n"
+        "init = torch.nn.init.normal_\n"
+        f"plugformers.AutoModel.from_pretrained({minilm_path!r})\n"
+        "print('torch._dynamo' in sys.modules, torch.nn.init.normal_ is init)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"], out

@@ -25,3 +25,17 @@ def test_reorder_crop_and_legacy():
     assert cache[0][0][:, 0, :, 0].tolist() == [[4, 5], [4, 5], [0, 1]]
     cache.crop(1)
     assert cache.get_seq_length() == 1 and cache.to_legacy()[0][0].shape == (3, 1, 1, 1)
+
+
+def test_first_write_without_max_length_copies_nothing_and_never_writes_into_it():
+    cache = KVCache()
+    k, v = torch.randn(2, 3, 5, 4), torch.randn(2, 3, 5, 4)
+    got_k, got_v = cache.update(0, k, v)
+    assert got_k is k and got_v is v  # a forward pass that never decodes further pays no copy
+    kept_k = k.clone()
+    cache.crop(3)
+    new_k, new_v = torch.randn(2, 3, 1, 4), torch.randn(2, 3, 1, 4)
+    got_k, _ = cache.update(0, new_k, new_v)  # the next write moves into an own buffer first
+    assert torch.equal(k, kept_k), "the caller's tensor was written into"
+    assert torch.equal(got_k, torch.cat([kept_k[..., :3, :], new_k], -2))
+    assert cache._keys[0].shape[-2] >= 10 and cache.get_seq_length() == 4

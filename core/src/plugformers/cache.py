@@ -3,7 +3,10 @@
 One ``KVCache`` holds every layer's keys and values as (batch, heads, seq, head_dim)
 tensors in buffers allocated once (to ``max_length`` when known, as generate() knows
 it; else grown by doubling), so a decoding step writes its new position in place
-instead of concatenating the whole history again.
+instead of concatenating the whole history again. Without ``max_length`` the first
+write of a layer keeps the given tensors as they are (a forward pass that returns its
+cache and never decodes further copies nothing); the next write moves them into a
+buffer with room to grow.
 """
 
 from __future__ import annotations
@@ -28,11 +31,18 @@ class KVCache:
         self._keys: list[torch.Tensor] = []
         self._values: list[torch.Tensor] = []
         self._lengths: list[int] = []
+        self._owned: list[bool] = []  # False: the layer still holds the caller's tensors, never written into
 
     # ------------------------------------------------------------------ writing
 
     def update(self, layer: int, key: torch.Tensor, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         new = key.shape[-2]
+        if layer == len(self._keys) and self.max_length is None:
+            self._keys.append(key)
+            self._values.append(value)
+            self._lengths.append(new)
+            self._owned.append(False)
+            return key, value
         if layer == len(self._keys):
             capacity = max(self.max_length or 0, new)
             if self.max_length is None:
@@ -40,11 +50,12 @@ class KVCache:
             self._keys.append(key.new_empty(*key.shape[:-2], capacity, key.shape[-1]))
             self._values.append(value.new_empty(*value.shape[:-2], capacity, value.shape[-1]))
             self._lengths.append(0)
+            self._owned.append(True)
         elif layer > len(self._keys):
             raise IndexError(f"KVCache.update: layer {layer} before layer {len(self._keys)} was written")
         start = self._lengths[layer]
         end = start + new
-        if end > self._keys[layer].shape[-2]:
+        if end > self._keys[layer].shape[-2] or not self._owned[layer]:
             self._grow(layer, end)
         self._keys[layer][..., start:end, :] = key  # (batch, heads, seq, head_dim)
         self._values[layer][..., start:end, :] = value
@@ -60,6 +71,7 @@ class KVCache:
         k[..., :length, :] = old_k[..., :length, :]
         v[..., :length, :] = old_v[..., :length, :]
         self._keys[layer], self._values[layer] = k, v
+        self._owned[layer] = True
 
     # ------------------------------------------------------------------ reading
 
@@ -84,12 +96,14 @@ class KVCache:
         for i in range(len(self._keys)):
             self._keys[i] = self._keys[i].index_select(0, index)
             self._values[i] = self._values[i].index_select(0, index)
+            self._owned[i] = True
 
     def repeat_interleave(self, n: int) -> None:
         """Repeat every batch row n times (one prompt, several beams or samples)."""
         for i in range(len(self._keys)):
             self._keys[i] = self._keys[i].repeat_interleave(n, dim=0)
             self._values[i] = self._values[i].repeat_interleave(n, dim=0)
+            self._owned[i] = True
 
     def crop(self, length: int) -> None:
         """Forget every position from ``length`` on."""

@@ -47,6 +47,10 @@ MODEL_LOAD_KWARGS = frozenset({
 _LEGACY_RENAMES = ((re.compile(r"LayerNorm\.gamma$"), "LayerNorm.weight"),
                    (re.compile(r"LayerNorm\.beta$"), "LayerNorm.bias"))
 _state = threading.local()
+_INIT_FUNCTIONS = (
+    "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
+)
 
 
 @contextlib.contextmanager
@@ -61,12 +65,24 @@ def _parameters_on_meta() -> Iterator[None]:
         if param is not None and param.device.type != "meta":
             module._parameters[name] = nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
 
+    # Modules initialise their new parameters in __init__ (nn.Linear.reset_parameters...);
+    # on meta tensors that is wasted work, and torch's meta kernels for random init
+    # import torch._dynamo (over a second, ~75 MB). Skip it while building for loading.
+    inits = {name: getattr(nn.init, name) for name in _INIT_FUNCTIONS if hasattr(nn.init, name)}
+
+    def skip(tensor, *args, **kwargs):
+        return tensor
+
     nn.Module.register_parameter = register_parameter
+    for name in inits:
+        setattr(nn.init, name, skip)
     _state.loading = True
     try:
         yield
     finally:
         nn.Module.register_parameter = original
+        for name, fn in inits.items():
+            setattr(nn.init, name, fn)
         _state.loading = False
 
 

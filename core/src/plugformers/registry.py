@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import gc
 import importlib
 import json
 import os
@@ -399,6 +400,8 @@ class Registry:
         if cached is not None:
             return cached
         module_name, _, attr = target.partition(":")
+        was_enabled = gc.isenabled()
+        gc.disable()  # an import of torch and model code: see plugformers.__getattr__
         try:
             value: Any = importlib.import_module(module_name)
             for part in attr.split("."):
@@ -410,6 +413,9 @@ class Registry:
                 f"({type(e).__name__}: {e}); registered by {source.source if source else 'unknown'}. "
                 "Reinstall or upgrade that plugin."
             ) from e
+        finally:
+            if was_enabled:
+                gc.enable()
         self._resolved[target] = value
         return value
 

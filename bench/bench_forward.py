@@ -1,0 +1,150 @@
+"""Figure "forward": BertModel forward latency, bert-base (the cached random checkpoint,
+the same weights for every implementation), eval mode, torch.inference_mode, a batch of
+8 x 128 tokens with an all-ones attention mask, fp32, torch.set_num_threads(2).
+3 warm-up passes, then the median of 10.
+
+Run without --impl, the three implementations are separate processes that take their
+passes in turn (round after round), so that other load on the machine hits all of them
+alike; --sequential runs them one after another. ``cpu_s`` is the median CPU time of a
+pass divided by the thread count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+
+def _model(impl: str):
+    if impl == "plugformers":
+        from plugformers import BertModel
+
+        return BertModel.from_pretrained(str(common.CKPT))
+    if impl == "transformers":
+        from transformers import BertModel
+
+        return BertModel.from_pretrained(str(common.CKPT))
+    from pytorch_transformers import BertModel
+
+    return BertModel.from_pretrained(str(common.CKPT_PT1))
+
+
+def _setup(impl: str, args):
+    torch = common.setup_torch()
+    model = _model(impl).eval()
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(1000, 30000, (args.batch, args.seq), generator=gen)
+    mask = torch.ones_like(ids)
+
+    def one_pass() -> tuple[float, float, object]:
+        with torch.inference_mode():
+            t0, c0 = time.perf_counter(), time.process_time()
+            out = model(ids, attention_mask=mask)
+            return time.perf_counter() - t0, time.process_time() - c0, out
+
+    return torch, one_pass
+
+
+def _checksum(out) -> float:
+    hidden = out[0] if isinstance(out, tuple) else out.last_hidden_state
+    return round(float(hidden.double().abs().mean()), 6)
+
+
+def _emit(impl: str, args, times: list[float], cpus: list[float], checksum: float, **extra) -> dict:
+    return common.emit(
+        "forward", impl, round(statistics.median(times), 5), "s", better="lower",
+        batch=args.batch, seq=args.seq, warmup=args.warmup, repeats=len(times),
+        cpu_s=round(statistics.median(cpus) / common.NUM_THREADS, 5),
+        min_s=round(min(times), 5), max_s=round(max(times), 5), threads=common.NUM_THREADS,
+        checksum=checksum, **({"target": {"max": 1.0, "vs": "transformers"}} if impl == "plugformers" else {}),
+        **extra,
+    )
+
+
+def measure(args) -> None:
+    torch, one_pass = _setup(args.impl, args)
+    if args.serve:
+        return _serve(one_pass)
+    times, cpus = [], []
+    for i in range(args.warmup + args.repeats):
+        wall, cpu, out = one_pass()
+        if i >= args.warmup:
+            times.append(wall)
+            cpus.append(cpu)
+    _emit(args.impl, args, times, cpus, _checksum(out))
+
+
+def _serve(one_pass) -> None:
+    """Lock-step mode for interleaved(): one pass per line read from stdin."""
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        wall, cpu, out = one_pass()
+        print(json.dumps({"wall": wall, "cpu": cpu, "checksum": _checksum(out)}), flush=True)
+
+
+def interleaved(args, impls: list[str]) -> list[dict]:
+    """One server process per implementation, each holding its model; the parent asks
+    them for one pass in turn (the others wait, idle), round after round."""
+    script = str(Path(__file__).resolve())
+    forwarded = [f"--batch={args.batch}", f"--seq={args.seq}"]
+    servers, errors = {}, {}
+    for impl in impls:  # started one at a time, so that loading does not overlap
+        proc = subprocess.Popen([common.PY, script, "--impl", impl, "--serve", *forwarded], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                env=common.bench_env(), cwd=common.REPO)
+        line = proc.stdout.readline()
+        if not line.startswith("{"):
+            proc.kill()
+            errors[impl] = f"server did not start (exit {proc.wait()})"
+            continue
+        servers[impl] = proc
+    samples = {impl: ([], [], None) for impl in servers}
+    try:
+        for round_ in range(args.warmup + args.repeats):
+            order = list(servers)
+            order = order[round_ % len(order):] + order[:round_ % len(order)]  # rotate who goes first
+            for impl in order:
+                proc = servers[impl]
+                proc.stdin.write("run\n")
+                proc.stdin.flush()
+                reply = json.loads(proc.stdout.readline())
+                if round_ >= args.warmup:
+                    samples[impl][0].append(reply["wall"])
+                    samples[impl][1].append(reply["cpu"])
+                samples[impl] = (samples[impl][0], samples[impl][1], reply["checksum"])
+    finally:
+        for proc in servers.values():
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            proc.wait(timeout=60)
+    records = []
+    for impl in impls:
+        if impl in errors:
+            records.append(common.emit("forward", impl, None, "s", error=errors[impl]))
+        else:
+            times, cpus, checksum = samples[impl]
+            records.append(_emit(impl, args, times, cpus, checksum, interleaved=True))
+    return records
+
+
+def add_args(parser) -> None:
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--seq", type=int, default=128)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--serve", action="store_true", help="internal: lock-step server for the interleaved run")
+
+
+if __name__ == "__main__":
+    common.main("forward", measure, add_args=add_args, prepare=common.ensure_checkpoint, interleaved=interleaved)

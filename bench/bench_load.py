@@ -1,0 +1,162 @@
+"""Figure "load": ``AutoModel.from_pretrained(folder)`` of a bert-base-sized checkpoint
+(hidden 768, 12 layers, 12 heads, vocab 30522; 438 MB of fp32 weights), local, with the
+file in the page cache.
+
+Every repeat is a fresh interpreter that first imports the library and resolves the
+BertModel class, then times from_pretrained alone. The median over the repeats is
+reported.
+
+Figure "load_rss": memory held because of the model, as a multiple of the weights'
+size: (VmRSS after load and one forward pass of 1 x 16 tokens, with every parameter
+read once - minus VmRSS before from_pretrained) / weights bytes. The peak (VmHWM) ratio
+is an extra field.
+
+plugformers and transformers read bench/.cache/bert-base-random (model.safetensors);
+pytorch-transformers 1.2.0, which reads only pytorch_model.bin, reads the same tensors
+from bench/.cache/bert-base-random-pt1.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+
+def _folder(impl: str) -> Path:
+    return common.CKPT_PT1 if impl == "pytorch-transformers" else common.CKPT
+
+
+def _weights_file(impl: str) -> Path:
+    name = "pytorch_model.bin" if impl == "pytorch-transformers" else "model.safetensors"
+    return _folder(impl) / name
+
+
+def _import(impl: str):
+    """Import the library, resolve its BertModel; return its AutoModel."""
+    if impl == "plugformers":
+        import plugformers
+
+        plugformers.BertModel  # noqa: B018 - import the modeling module now, not inside the timing
+        return plugformers.AutoModel
+    if impl == "transformers":
+        import transformers
+
+        transformers.BertModel  # noqa: B018
+        return transformers.AutoModel
+    import pytorch_transformers
+
+    pytorch_transformers.BertModel  # noqa: B018
+    return pytorch_transformers.AutoModel
+
+
+def once(impl: str) -> None:
+    """One repeat, in this (fresh) process: print one JSON line of raw numbers."""
+    torch = common.setup_torch()
+    auto = _import(impl)
+    folder = str(_folder(impl))
+    gc.collect()
+    before = common.rss()
+    t0, c0 = time.perf_counter(), time.process_time()
+    model = auto.from_pretrained(folder)
+    load_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    after_load = common.rss()
+    model.eval()
+    ids = torch.randint(1000, 2000, (1, 16), generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        out = model(ids)
+        checksum = sum(float(p.double().sum()) if p.numel() < 1 << 16 else float(p.sum())
+                       for p in model.parameters())  # read every weight once
+    first = out[0] if isinstance(out, tuple) else out.last_hidden_state
+    del out
+    gc.collect()
+    after_forward = common.rss()
+    print(json.dumps({
+        "load_s": load_s, "cpu_s": cpu_s, "before": before, "after_load": after_load, "after_forward": after_forward,
+        "n_params": sum(p.numel() for p in model.parameters()), "checksum": checksum,
+        "out_shape": list(first.shape), "model_class": type(model).__name__,
+    }), flush=True)
+
+
+def _one_repeat(impl: str) -> dict:
+    proc = common.run_python([str(Path(__file__).resolve()), "--impl", impl, "--once"], timeout=300)
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{impl}: a load repeat failed:\n{proc.stderr[-3000:]}")
+    return lines[-1]
+
+
+def _emit(impl: str, runs: list[dict], **extra) -> list[dict]:
+    weights = common.weights_bytes()
+    med = common.median
+    ratios = [(r["after_forward"]["VmRSS"] - r["before"]["VmRSS"]) / weights for r in runs]
+    peaks = [(r["after_forward"]["VmHWM"] - r["before"]["VmRSS"]) / weights for r in runs]
+    after_load = [(r["after_load"]["VmRSS"] - r["before"]["VmRSS"]) / weights for r in runs]
+    anon = [(r["after_forward"]["RssAnon"] - r["before"]["RssAnon"]) / weights for r in runs]
+    file_backed = [(r["after_forward"]["RssFile"] - r["before"]["RssFile"]) / weights for r in runs]
+    return [
+        common.emit(
+            "load", impl, round(med(r["load_s"] for r in runs), 4), "s", better="lower", repeats=len(runs),
+            samples=[round(r["load_s"], 4) for r in runs], cpu_s=round(med(r["cpu_s"] for r in runs), 4),
+            weights_bytes=weights, file=str(_weights_file(impl).relative_to(common.REPO)),
+            model_class=runs[-1]["model_class"],
+            **({"target": {"max": 0.3, "vs": "transformers"}} if impl == "plugformers" else {}), **extra,
+        ),
+        common.emit(
+            "load_rss", impl, round(med(ratios), 4), "x", better="lower",
+            rss_after_load_x=round(med(after_load), 4), peak_x=round(med(peaks), 4),
+            anon_x=round(med(anon), 4), file_backed_x=round(med(file_backed), 4),
+            baseline_rss_mib=round(runs[-1]["before"]["VmRSS"] / 2**20, 1), weights_bytes=weights,
+            **({"target": {"max": 1.25}} if impl == "plugformers" else {}), **extra,
+        ),
+    ]
+
+
+def measure(args) -> None:
+    common.warm_page_cache(_weights_file(args.impl))
+    try:
+        runs = [_one_repeat(args.impl) for _ in range(args.repeats)]
+    except RuntimeError as e:
+        raise SystemExit(str(e)) from None
+    _emit(args.impl, runs)
+
+
+def interleaved(args, impls: list[str]) -> list[dict]:
+    """Repeat after repeat, one fresh process per implementation in turn."""
+    for impl in impls:
+        common.warm_page_cache(_weights_file(impl))
+    runs: dict[str, list[dict]] = {impl: [] for impl in impls}
+    errors: dict[str, str] = {}
+    for _ in range(args.repeats):
+        for impl in impls:
+            if impl in errors:
+                continue
+            try:
+                runs[impl].append(_one_repeat(impl))
+            except RuntimeError as e:
+                errors[impl] = str(e).strip().splitlines()[-1][:300]
+    records = []
+    for impl in impls:
+        if impl in errors:
+            records.append(common.emit("load", impl, None, "s", error=errors[impl]))
+        else:
+            records += _emit(impl, runs[impl], interleaved=True)
+    return records
+
+
+def add_args(parser) -> None:
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--once", action="store_true", help="internal: one repeat in this process, raw numbers")
+
+
+if __name__ == "__main__":
+    if "--once" in sys.argv and "--impl" in sys.argv:
+        once(sys.argv[sys.argv.index("--impl") + 1])
+    else:
+        common.main("load", measure, add_args=add_args, prepare=common.ensure_checkpoint, interleaved=interleaved)

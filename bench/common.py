@@ -1,0 +1,310 @@
+"""Shared helpers of the benchmarks in bench/.
+
+Every bench_X.py follows one protocol:
+
+* ``python bench/bench_X.py`` runs every implementation, each in its own subprocess
+  (``python bench/bench_X.py --impl NAME``, same interpreter), and prints their JSON lines
+  plus a human-readable summary line (starting with ``#``).
+* ``python bench/bench_X.py --impl NAME`` measures only NAME, in-process, and prints JSON
+  lines such as ``{"figure": "forward", "impl": "plugformers", "value": 0.123, "unit":
+  "s", "better": "lower", ...}``.
+
+A line may carry a ``target``: ``{"max": 0.15}`` (an absolute bound on plugformers'
+value) or ``{"max": 0.3, "vs": "transformers"}`` (a bound on the ratio plugformers / vs);
+bench/run.py reports whether each target is met.
+
+This module imports no torch and no library under test, so a parent process stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+PY = sys.executable
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+CACHE = BENCH / ".cache"
+CKPT = CACHE / "bert-base-random"  # transformers' save_pretrained: config.json + model.safetensors
+CKPT_PT1 = CACHE / "bert-base-random-pt1"  # pytorch-transformers 1.x: config.json + pytorch_model.bin
+
+IMPLS = ("plugformers", "transformers", "pytorch-transformers")
+NUM_THREADS = 2
+
+BERT_BASE = dict(
+    vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+    intermediate_size=3072, hidden_act="gelu", hidden_dropout_prob=0.1,
+    attention_probs_dropout_prob=0.1, max_position_embeddings=512, type_vocab_size=2,
+    initializer_range=0.02, layer_norm_eps=1e-12,
+)
+
+
+# ---------------------------------------------------------------------- environment
+
+
+def bench_env() -> dict[str, str]:
+    """The environment of every child process: fixed thread counts, no telemetry, offline."""
+    env = dict(os.environ)
+    # Bytecode caching as a user has it (pip writes .pyc at install; this sandbox sets
+    # PYTHONDONTWRITEBYTECODE, and editable installs have no .pyc): cached .pyc of every
+    # library go under bench/.cache/pycache, so that no implementation pays compiling.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(CACHE / "pycache")
+    env.update(
+        OMP_NUM_THREADS=str(NUM_THREADS), MKL_NUM_THREADS=str(NUM_THREADS),
+        TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1",
+        TRANSFORMERS_NO_ADVISORY_WARNINGS="1", TRANSFORMERS_VERBOSITY="error",
+        PYTHONWARNINGS="ignore",
+    )
+    return env
+
+
+def setup_torch(threads: int = NUM_THREADS):
+    """Import torch with a fixed number of threads; returns the torch module."""
+    import torch
+
+    torch.set_num_threads(threads)
+    return torch
+
+
+# ---------------------------------------------------------------------- output
+
+
+def emit(figure: str, impl: str, value: float | None, unit: str, *, better: str = "lower", **extra: Any) -> dict:
+    """Print one measurement as a JSON line (flushed at once) and return it."""
+    record = {"figure": figure, "impl": impl, "value": value, "unit": unit, "better": better, **extra,
+              "loadavg_1m": round(os.getloadavg()[0], 2)}
+    print(json.dumps(record), flush=True)
+    return record
+
+
+def parse_json_lines(text: str) -> list[dict]:
+    """The JSON objects among the lines of ``text`` that describe a measurement."""
+    records = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and "figure" in record and "impl" in record:
+            records.append(record)
+    return records
+
+
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "s":
+        return f"{value * 1e3:.1f} ms" if value < 1 else f"{value:.3f} s"
+    if unit == "x":
+        return f"{value:.3f}x"
+    if unit == "bytes":
+        return f"{value / 2**20:.1f} MiB"
+    return f"{value:.4g} {unit}"
+
+
+# ---------------------------------------------------------------------- processes
+
+
+def run_python(args: list[str], *, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([PY, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env or bench_env(), cwd=REPO)
+
+
+def time_fresh_python(code: str, *, env: dict | None = None) -> tuple[float, float]:
+    """Wall time and CPU time (user + sys) of a fresh ``python -c code``, interpreter
+    start included. CPU time is less disturbed by other processes on a busy machine."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([PY, "-c", code], stdout=subprocess.DEVNULL, stderr=err,
+                                env=env or bench_env(), cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"python -c {code!r} failed:\n{err.read().decode(errors='replace')[-2000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+def run_impl(script: str | Path, impl: str, extra_args: list[str] | None = None, *, timeout: float = 600) -> list[dict]:
+    """Run ``script --impl impl`` in a fresh interpreter; its measurements, or one error record."""
+    script = Path(script)
+    figure = script.stem.removeprefix("bench_")
+    try:
+        proc = run_python([str(script), "--impl", impl, *(extra_args or [])], timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return [{"figure": figure, "impl": impl, "value": None, "unit": "", "error": f"timed out after {timeout:.0f} s"}]
+    records = parse_json_lines(proc.stdout)
+    if proc.returncode != 0 or not records:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        records.append({"figure": figure, "impl": impl, "value": None, "unit": "",
+                        "error": f"exit {proc.returncode}: {tail[:300]}"})
+    return records
+
+
+def rss() -> dict[str, int]:
+    """This process's memory from /proc/self/status, in bytes: VmRSS (now), VmHWM (peak),
+    RssAnon and RssFile (the file-backed part, e.g. mmapped weights)."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+                out[key] = int(rest.split()[0]) * 1024
+    return out
+
+
+def warm_page_cache(path: str | Path) -> int:
+    """Read a file once (and discard it) so that it sits in the page cache; its size."""
+    size = 0
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(1 << 24):
+            size += len(chunk)
+    return size
+
+
+# ---------------------------------------------------------------------- checkpoint
+
+
+def ensure_checkpoint() -> Path:
+    """Create bench/.cache/bert-base-random (and its pytorch-transformers twin) once.
+
+    The work runs in a child interpreter so that the caller need not import torch or
+    transformers."""
+    if not (_done(CKPT) and _done(CKPT_PT1)):
+        proc = run_python([str(Path(__file__).resolve()), "--make-checkpoint"], timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"making the benchmark checkpoint failed:\n{proc.stderr[-3000:]}")
+    return CKPT
+
+
+def _done(folder: Path) -> bool:
+    return (folder / ".complete").exists()
+
+
+def _make_checkpoint() -> None:
+    import fcntl
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _done(CKPT) and _done(CKPT_PT1):
+            return
+        torch = setup_torch()
+        import transformers
+        from safetensors.torch import load_file
+
+        torch.manual_seed(0)
+        model = transformers.BertModel(transformers.BertConfig(**BERT_BASE))
+        model.save_pretrained(CKPT, safe_serialization=True)
+        (CKPT / ".complete").touch()
+        # The same tensors for pytorch-transformers 1.2: a plain state dict in
+        # pytorch_model.bin and a 1.x-style config.json (no model_type).
+        CKPT_PT1.mkdir(parents=True, exist_ok=True)
+        state = load_file(CKPT / "model.safetensors")
+        torch.save(state, CKPT_PT1 / "pytorch_model.bin")
+        (CKPT_PT1 / "config.json").write_text(json.dumps(BERT_BASE, indent=2) + "\n")
+        (CKPT_PT1 / ".complete").touch()
+
+
+def weights_bytes(folder: Path = CKPT) -> int:
+    """Bytes of tensor data in a safetensors checkpoint (from its header)."""
+    with open(folder / "model.safetensors", "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+    header.pop("__metadata__", None)
+    return sum(v["data_offsets"][1] - v["data_offsets"][0] for v in header.values())
+
+
+# ---------------------------------------------------------------------- script driver
+
+
+def main(figure: str, measure: Callable[[argparse.Namespace], None], *,
+         add_args: Callable[[argparse.ArgumentParser], None] | None = None,
+         prepare: Callable[[], None] | None = None, timeout: float = 600,
+         summary: Callable[[list[dict]], None] | None = None,
+         interleaved: Callable[[argparse.Namespace, list[str]], list[dict]] | None = None) -> None:
+    """The command line every bench script shares (see the module docstring).
+
+    ``interleaved(args, impls)``, when given, replaces the one-subprocess-after-another
+    default: it still runs every implementation in its own subprocess, but takes the
+    samples of the implementations in turn, so that a change in machine load during
+    the run (other processes) hits every implementation alike. It returns the records
+    (already printed). ``--sequential`` restores the default."""
+    parser = argparse.ArgumentParser(description=f"benchmark: {figure}")
+    parser.add_argument("--impl", choices=IMPLS, help="measure only this implementation, in-process")
+    parser.add_argument("--impls", default=",".join(IMPLS), help="comma-separated implementations to run")
+    parser.add_argument("--sequential", action="store_true",
+                        help="run the implementations one after another, not taking samples in turn")
+    if add_args:
+        add_args(parser)
+    args, _ = parser.parse_known_args()
+    if args.impl:
+        measure(args)
+        return
+    if prepare:
+        prepare()
+    if interleaved and not args.sequential:
+        (summary or default_summary)(interleaved(args, args.impls.split(",")))
+        return
+    script = sys.argv[0]
+    passthrough = sys.argv[1:]
+    drop_next = False
+    forwarded = []
+    for arg in passthrough:  # forward options, except --impls
+        if drop_next:
+            drop_next = False
+            continue
+        if arg == "--impls":
+            drop_next = True
+            continue
+        if arg.startswith("--impls="):
+            continue
+        forwarded.append(arg)
+    records: list[dict] = []
+    for impl in args.impls.split(","):
+        for record in run_impl(script, impl, forwarded, timeout=timeout):
+            print(json.dumps(record), flush=True)
+            records.append(record)
+    (summary or default_summary)(records)
+
+
+def default_summary(records: list[dict]) -> None:
+    by_figure: dict[str, dict[str, dict]] = {}
+    for r in records:
+        by_figure.setdefault(r["figure"], {})[r["impl"]] = r
+    for figure, rows in by_figure.items():
+        parts = []
+        base = rows.get("plugformers", {}).get("value")
+        for impl, r in rows.items():
+            text = f"{impl} {fmt_value(r.get('value'), r.get('unit', ''))}" if r.get("value") is not None \
+                else f"{impl} ERROR ({r.get('error', '?')})"
+            v = r.get("value")
+            if impl != "plugformers" and base is not None and v:
+                text += f" (plugformers/{impl} = {base / v:.2f})"
+            parts.append(text)
+        print(f"# {figure}: " + "; ".join(parts), flush=True)
+
+
+if __name__ == "__main__":
+    if "--make-checkpoint" in sys.argv:
+        _make_checkpoint()
+    else:
+        print(__doc__)
