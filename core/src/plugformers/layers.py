@@ -181,7 +181,7 @@ def check_input_ids(input_ids: torch.Tensor | None, vocab_size: int, max_positio
     if input_ids is None or input_ids.numel() == 0:
         return
     if input_ids.device.type != "meta":
-        low, high = int(input_ids.min()), int(input_ids.max())
+        low, high = map(int, torch.aminmax(input_ids))  # one pass over the ids
         if low < 0 or high >= vocab_size:
             bad = high if high >= vocab_size else low
             raise ValueError(
