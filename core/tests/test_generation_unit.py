@@ -352,6 +352,7 @@ def test_generation_config_defaults_and_errors(toylm, tmp_path):
             config.num_return_sequences, config.min_length) == (20, False, 1, 1.0, 50, 1.0, 1.0, 0, 1.0, False, 1, 0)
     with pytest.raises(CheckpointNotFoundError, match="generation_config.json"):
         GenerationConfig.from_pretrained(tmp_path)
+    assert GenerationConfig.from_pretrained(tmp_path, missing_ok=True) is None
     (tmp_path / "generation_config.json").write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         GenerationConfig.from_pretrained(tmp_path)
@@ -360,3 +361,9 @@ def test_generation_config_defaults_and_errors(toylm, tmp_path):
     fresh = _same_weights(ToyLMForCausalLM, toylm)
     generate(fresh, PROMPT[:1], max_new_tokens=2)
     assert fresh.generation_config.eos_token_id == 4 and fresh.generation_config.pad_token_id is None
+
+
+def test_a_hub_model_without_a_cached_generation_config_generates_offline(toylm):
+    toylm.name_or_path = "nobody-here/not-a-cached-repo"
+    assert toylm.generate(PROMPT[:1], max_new_tokens=2).shape == (1, 7)
+    assert toylm.generation_config.explicit() == {}

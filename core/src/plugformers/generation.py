@@ -161,15 +161,19 @@ class GenerationConfig(BaseModel):
         cls,
         pretrained_model_name_or_path: str | os.PathLike,
         config_file_name: str = GENERATION_CONFIG_NAME,
+        *,
+        missing_ok: bool = False,
         **hub_kwargs: Any,
-    ) -> GenerationConfig:
+    ) -> GenerationConfig | None:
         """Read ``generation_config.json`` from a local folder or a Hub repo
-        (``cache_dir``, ``revision``, ``local_files_only``, ``token``, ``subfolder`` ...)."""
+        (``cache_dir``, ``revision``, ``local_files_only``, ``token``, ``subfolder`` ...).
+        A checkpoint without the file raises CheckpointNotFoundError, or with
+        ``missing_ok=True`` gives None (what a model's from_pretrained wants)."""
         options = HubOptions.pop_from(hub_kwargs)
         if hub_kwargs:
             raise TypeError(f"GenerationConfig.from_pretrained: unexpected arguments {sorted(hub_kwargs)}")
-        path = resolve_file(pretrained_model_name_or_path, config_file_name, options, required=True)
-        return cls.from_json_file(path)
+        path = resolve_file(pretrained_model_name_or_path, config_file_name, options, required=not missing_ok)
+        return None if path is None else cls.from_json_file(path)
 
     def save_pretrained(self, save_directory: str | os.PathLike, config_file_name: str = GENERATION_CONFIG_NAME) -> None:
         """Write the explicitly set values as ``generation_config.json`` (the format
