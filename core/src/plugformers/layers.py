@@ -157,6 +157,13 @@ def sequence_classification_loss(logits: torch.Tensor, labels: torch.Tensor, con
     return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
+def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of position i predicting label i + 1 (the shift every causal LM
+    head applies to ``labels=input_ids``); labels of -100 are ignored."""
+    shifted = F.pad(labels, (0, 1), value=-100)[..., 1:]  # (..., seq): the last position predicts nothing
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), shifted.reshape(-1), ignore_index=-100)
+
+
 def span_logits_and_loss(
     logits: torch.Tensor, start_positions: torch.Tensor | None, end_positions: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:

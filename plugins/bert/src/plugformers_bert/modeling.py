@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from plugformers.cache import KVCache
 from plugformers.layers import (
     attend,
+    causal_lm_loss,
     causal_mask,
     check_input_ids,
     extended_attention_mask,
@@ -658,10 +659,7 @@ class BertLMHeadModel(_BertWithLMHead):
         else:
             hidden_states = hidden_states[:, logits_to_keep]
         logits = self.cls(hidden_states)
-        loss = None
-        if labels is not None:
-            vocab = logits.shape[-1]
-            loss = F.cross_entropy(logits[:, :-1].reshape(-1, vocab).float(), labels[:, 1:].reshape(-1))
+        loss = causal_lm_loss(logits, labels) if labels is not None else None
         out = CausalLMOutputWithCrossAttentions(
             loss=loss,
             logits=logits,

@@ -28,6 +28,7 @@ from plugformers.cache import KVCache
 from plugformers.layers import (
     SequenceSummary,
     attend,
+    causal_lm_loss,
     check_input_ids,
     get_activation,
     init_normal_,
@@ -407,12 +408,6 @@ class GPT2Model(GPT2PreTrainedModel):
 # --------------------------------------------------------------------------- heads
 
 
-def _causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of position i predicting label i + 1; labels of -100 are ignored."""
-    shifted = F.pad(labels, (0, 1), value=-100)[..., 1:]  # (..., seq): the last position predicts nothing
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), shifted.reshape(-1), ignore_index=-100)
-
-
 class _GPT2WithLMHead(GPT2PreTrainedModel):
     """What the heads with a vocabulary projection (``lm_head``) share."""
 
@@ -468,7 +463,7 @@ class GPT2LMHeadModel(_GPT2WithLMHead):
         else:
             hidden_states = hidden_states[:, logits_to_keep]
         logits = self.lm_head(hidden_states)
-        loss = _causal_lm_loss(logits, labels) if labels is not None else None
+        loss = causal_lm_loss(logits, labels) if labels is not None else None
         out = CausalLMOutputWithCrossAttentions(
             loss=loss,
             logits=logits,
@@ -544,7 +539,7 @@ class GPT2DoubleHeadsModel(_GPT2WithLMHead):
         mc_loss = None
         if mc_labels is not None:
             mc_loss = F.cross_entropy(mc_logits.view(-1, mc_logits.shape[-1]), mc_labels.view(-1))
-        loss = _causal_lm_loss(lm_logits, labels) if labels is not None else None
+        loss = causal_lm_loss(lm_logits, labels) if labels is not None else None
         out = GPT2DoubleHeadsModelOutput(
             loss=loss,
             mc_loss=mc_loss,
