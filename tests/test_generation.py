@@ -188,3 +188,20 @@ def test_several_eos_tokens_and_inferred_padding(gpt2):
     # Without attention_mask, a pad token that is not eos marks the padding (as in transformers).
     kwargs = dict(max_new_tokens=10, pad_token_id=0, eos_token_id=gpt2.eos)
     assert_same(gpt2.ours.generate(gpt2.ids, **kwargs), gpt2.theirs.generate(gpt2.ids, **kwargs))
+
+
+def test_generation_config_json_moves_between_the_libraries(gpt2, tmp_path):
+    """transformers' generation_config.json sets our defaults, and ours sets theirs."""
+    import copy
+
+    theirs = copy.deepcopy(gpt2.theirs)  # the fixture's model is shared by the module
+    theirs.generation_config.update(max_new_tokens=6, num_beams=3, no_repeat_ngram_size=2, pad_token_id=0)
+    theirs.save_pretrained(tmp_path / "from-transformers")
+    ours = AutoModelForCausalLM.from_pretrained(tmp_path / "from-transformers")
+    assert ours.generation_config.num_beams == 3
+    expected = theirs.generate(gpt2.ids, attention_mask=gpt2.mask)
+    assert_same(ours.generate(gpt2.ids, attention_mask=gpt2.mask), expected)
+    ours.save_pretrained(tmp_path / "from-plugformers")
+    back = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "from-plugformers").eval()
+    assert back.generation_config.num_beams == 3 and back.generation_config.max_new_tokens == 6
+    assert_same(back.generate(gpt2.ids, attention_mask=gpt2.mask), expected)

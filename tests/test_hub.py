@@ -73,3 +73,29 @@ def test_offline_without_cache_names_repo_and_setting(hub, tmp_path):
     with pytest.raises(CheckpointNotFoundError, match=r"org/tiny-bert: 'config.json' is not in the cache .*local_files_only=True"):
         AutoModel.from_pretrained("org/tiny-bert", cache_dir=tmp_path / "empty", local_files_only=True)
     assert hub.downloads == {}
+
+
+def test_a_causal_lm_takes_generation_config_json_from_the_revision_it_loads(tmp_path, monkeypatch):
+    from plugformers import AutoModelForCausalLM
+    from plugformers.generation import GenerationConfig
+
+    folders = {}
+    for revision, new_tokens in (("main", 3), ("v1", 5)):
+        torch.manual_seed(0)
+        folders[revision] = tmp_path / revision
+        tiny_model("gpt2", "causal-lm").save_pretrained(folders[revision])
+        # min_new_tokens too: the random model may pick eos early
+        GenerationConfig(max_new_tokens=new_tokens, min_new_tokens=new_tokens).save_pretrained(folders[revision])
+    with HubServer({"org/tiny-gpt2": folders}) as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        cache = tmp_path / "cache"
+        prompt = torch.tensor([[1, 2, 3]])
+        for revision, new_tokens in (("main", 3), ("v1", 5)):
+            model = AutoModelForCausalLM.from_pretrained("org/tiny-gpt2", revision=revision, cache_dir=cache)
+            assert model.generation_config.max_new_tokens == new_tokens
+            assert model.generate(prompt).shape == (1, 3 + new_tokens)
+        assert server.downloads["org/tiny-gpt2/v1/generation_config.json"] == 1
+        # A head that cannot generate does not ask for the file.
+        AutoModel.from_pretrained("org/tiny-gpt2", cache_dir=cache)
+        assert server.downloads["org/tiny-gpt2/main/generation_config.json"] == 1

@@ -367,3 +367,21 @@ def test_a_hub_model_without_a_cached_generation_config_generates_offline(toylm)
     toylm.name_or_path = "nobody-here/not-a-cached-repo"
     assert toylm.generate(PROMPT[:1], max_new_tokens=2).shape == (1, 7)
     assert toylm.generation_config.explicit() == {}
+
+
+def test_from_pretrained_and_save_pretrained_carry_generation_config_json(toylm, tmp_path):
+    toylm.save_pretrained(tmp_path / "plain")
+    assert not (tmp_path / "plain" / "generation_config.json").exists()  # nothing explicit to write
+    GenerationConfig(max_new_tokens=4, repetition_penalty=1.3).save_pretrained(tmp_path / "plain")
+    loaded = ToyLMForCausalLM.from_pretrained(tmp_path / "plain")
+    assert loaded.generation_config.explicit() == {"max_new_tokens": 4, "repetition_penalty": 1.3}
+    loaded.generation_config.num_beams = 2
+    loaded.save_pretrained(tmp_path / "again")
+    again = ToyLMForCausalLM.from_pretrained(tmp_path / "again")
+    assert again.generation_config.explicit() == {"max_new_tokens": 4, "repetition_penalty": 1.3, "num_beams": 2}
+    assert torch.equal(again.generate(PROMPT, attention_mask=MASK),
+                       toylm.generate(PROMPT, attention_mask=MASK, max_new_tokens=4, repetition_penalty=1.3,
+                                      num_beams=2))
+    assert ToyLMForCausalLM.can_generate() and not ToyLMModel.can_generate()
+    # A base model has no generation config to read or write.
+    assert not hasattr(ToyLMModel.from_pretrained(tmp_path / "plain"), "generation_config")

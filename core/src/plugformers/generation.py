@@ -177,10 +177,12 @@ class GenerationConfig(BaseModel):
 
     def save_pretrained(self, save_directory: str | os.PathLike, config_file_name: str = GENERATION_CONFIG_NAME) -> None:
         """Write the explicitly set values as ``generation_config.json`` (the format
-        transformers reads)."""
+        transformers reads), atomically."""
+        from .serialization import atomic_write_text
+
         folder = Path(save_directory)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / config_file_name).write_text(self.to_json_string(), encoding="utf-8")
+        atomic_write_text(folder / config_file_name, self.to_json_string())
 
     def merged(self, override: GenerationConfig | dict[str, Any] | None) -> GenerationConfig:
         """A new config: these values, with what ``override`` sets explicitly on top."""
@@ -253,13 +255,11 @@ def _model_info(model: torch.nn.Module) -> _ModelInfo:
     return info
 
 
-def _causal_lm_error(model: torch.nn.Module) -> str | None:
-    """Why ``model`` cannot generate, or None: its class must be (a subclass of) the
-    ``causal-lm`` head its config's model_type registers."""
+def causal_lm_error(cls: type, model_type: str | None) -> str | None:
+    """Why instances of ``cls`` cannot generate, or None: it must be (a subclass of) the
+    ``causal-lm`` head that ``model_type`` registers."""
     from .registry import PluginError, UnknownModelTypeError, registry
 
-    cls = type(model)
-    model_type = getattr(getattr(model, "config", None), "model_type", None)
     if not model_type:
         return (f"{cls.__name__} cannot generate: it has no config.model_type, so no registered "
                 "'causal-lm' head to check it against. Use a model built from a registered config.")
@@ -286,29 +286,27 @@ def _max_positions(config: Any) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
+def checkpoint_generation_config(config: Any, path: str | None) -> GenerationConfig:
+    """What a model loaded with ``config`` generates with: the config's special tokens,
+    overridden by the checkpoint's generation_config.json at ``path`` (if any)."""
+    generation_config = GenerationConfig.from_model_config(config)
+    if path is not None:
+        generation_config = generation_config.merged(GenerationConfig.from_json_file(path))
+        _warn_not_implemented(generation_config, path)
+    return generation_config
+
+
 def _model_generation_config(model: torch.nn.Module) -> GenerationConfig:
-    """``model.generation_config``, built on first use from the model config's special
-    tokens and, when the model came from a folder (or the local Hub cache) holding
-    generation_config.json, from that file."""
+    """``model.generation_config``: set by from_pretrained from the checkpoint's
+    generation_config.json, else built on first use from the model config's special tokens."""
     existing = getattr(model, "generation_config", None)
     if isinstance(existing, GenerationConfig):
         return existing
     if existing is not None:
         raise TypeError(f"model.generation_config must be a plugformers GenerationConfig, got "
                         f"{type(existing).__name__}; assign GenerationConfig(...) or delete the attribute")
-    config = GenerationConfig.from_model_config(model.config)
-    name = getattr(model, "name_or_path", "") or ""
-    if name:
-        path = None
-        try:
-            path = resolve_file(name, GENERATION_CONFIG_NAME, HubOptions(local_files_only=True), required=False)
-        except (CheckpointNotFoundError, OSError, ValueError):
-            path = None
-        if path is not None:
-            config = config.merged(GenerationConfig.from_json_file(path))
-            _warn_not_implemented(config, path)
-    model.generation_config = config
-    return config
+    model.generation_config = checkpoint_generation_config(model.config, None)
+    return model.generation_config
 
 
 def _warn_not_implemented(config: GenerationConfig, source: str) -> None:
@@ -969,7 +967,8 @@ def generate(
     GenerateBeamOutput with ``.sequences`` and, with ``output_scores=True``, ``.scores``.
     Sampling draws with ``torch.multinomial``: seed with ``torch.manual_seed``.
     """
-    error = _causal_lm_error(model)  # asked each call: the registry may change
+    # Asked each call: the registry may change.
+    error = causal_lm_error(type(model), getattr(getattr(model, "config", None), "model_type", None))
     if error:
         raise TypeError(error)
     info = _model_info(model)

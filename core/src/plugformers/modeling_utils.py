@@ -273,6 +273,14 @@ class PreTrainedModel(nn.Module):
 
         return generate(self, input_ids, **kwargs)
 
+    @classmethod
+    def can_generate(cls) -> bool:
+        """Whether ``generate()`` works on this class: it is (a subclass of) the
+        ``causal-lm`` head that its config's model_type registers."""
+        from .generation import causal_lm_error
+
+        return causal_lm_error(cls, getattr(cls.config_class, "model_type", None)) is None
+
     # ------------------------------------------------------------------ construction
 
     @classmethod
@@ -348,6 +356,11 @@ class PreTrainedModel(nn.Module):
         model.name_or_path = name
         if dtype is not None:
             model.to(dtype)
+        if cls.can_generate():
+            from .generation import GENERATION_CONFIG_NAME, checkpoint_generation_config
+
+            path = resolve_file(name, GENERATION_CONFIG_NAME, options, required=False)
+            model.generation_config = checkpoint_generation_config(config, path)
         model.eval()
         return (model, info) if output_loading_info else model
 
@@ -507,8 +520,11 @@ class PreTrainedModel(nn.Module):
         if self.dtype != torch.float32:
             config.dtype = str(self.dtype).removeprefix("torch.")
         tensors = self._unique_state_dict(state_dict if state_dict is not None else self.state_dict())
+        generation_config = getattr(self, "generation_config", None)
         with atomic_folder(save_directory) as tmp:
             (tmp / "config.json").write_text(config.to_json_string(), encoding="utf-8")
+            if generation_config is not None and generation_config.explicit():
+                generation_config.save_pretrained(tmp)
             write_weights(tmp, tensors, safe=safe_serialization, max_shard_size=max_shard_size)
 
     def _unique_state_dict(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
