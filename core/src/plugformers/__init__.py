@@ -26,6 +26,7 @@ _LAZY = {
     "ModelOutput": "modeling_outputs",
     "PreTrainedTokenizer": "tokenization_utils", "BatchEncoding": "tokenization_utils",
     "CheckpointNotFoundError": "hub",
+    "GenerationConfig": "generation", "TextStreamer": "streamers",
     "pipeline": "pipelines",
 }
 
