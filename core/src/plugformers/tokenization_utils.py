@@ -67,7 +67,7 @@ _NOT_INIT_KEYS = frozenset({
     "tokenizer_class", "auto_map", "name_or_path", "backend", "is_local", "local_files_only",
     "files_loaded", "processor_class", "tokenizer_file", "special_tokens_map_file", "full_tokenizer_file",
     "max_length", "stride", "truncation_strategy", "pad_to_multiple_of", "use_fast", "_from_auto",
-    "_commit_hash", "from_slow",
+    "_commit_hash", "from_slow", "init_inputs",
 })
 _DECODE_IGNORED_KWARGS = frozenset({"use_source_tokenizer", "spaces_between_special_tokens"})
 _UNKNOWN = object()  # backend padding/truncation state that must be set again before the next call
@@ -674,7 +674,11 @@ class PreTrainedTokenizer:
             legacy_added = _read_json(resolve_file(name, ADDED_TOKENS_FILE, options, required=False),
                                       "added tokens file")
             if legacy_added and not init.get("added_tokens_decoder"):
-                init["added_tokens_decoder"] = {index: {"content": token, "special": False}
+                # it lists the special tokens pytorch-transformers added (a new pad token, ...) too
+                values = [init.get(key) for key in SPECIAL_TOKENS_ATTRIBUTES]
+                values += init.get("additional_special_tokens") or []
+                special = {str(_added_token(value, special=True)) for value in values if value is not None}
+                init["added_tokens_decoder"] = {index: {"content": token, "special": token in special}
                                                 for token, index in legacy_added.items()}
         init["name_or_path"] = name
         return cls(*init_inputs, **init)
