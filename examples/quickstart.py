@@ -1,10 +1,15 @@
-"""The main job: sentence embeddings with the packaged all-MiniLM-L6-v2 checkpoint.
+"""The main job: sentence embeddings with BERT, then text generation with GPT-2.
 
-Loads the tokenizer and the model through the Auto classes, embeds a handful of
-sentences (mean pooling over the attention mask, then L2 normalisation, as
-sentence-transformers does for this checkpoint), prints their cosine-similarity
-matrix, then saves the model and tokenizer and checks that the reloaded copy gives the
-same embeddings.
+1. Embeddings, on the packaged all-MiniLM-L6-v2 checkpoint: loads the tokenizer and
+   the model through the Auto classes, embeds a handful of sentences (mean pooling over
+   the attention mask, then L2 normalisation, as sentence-transformers does for this
+   checkpoint), prints their cosine-similarity matrix, then saves the model and
+   tokenizer and checks that the reloaded copy gives the same embeddings.
+2. Generation, on a small GPT-2 that examples/tiny_gpt2.py trains in a few seconds (no
+   GPT-2 weights can be downloaded here; ``"gpt2"`` works where the Hub is reachable):
+   next-token prediction the pytorch-transformers way, then generate() streaming a
+   greedy continuation, greedy and beam search on a left-padded batch, seeded sampling,
+   and a check that the cached decoding gives the same tokens as the uncached one.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import time
 
 import torch
 
-from plugformers import AutoModel, AutoTokenizer
+from plugformers import AutoModel, AutoModelForCausalLM, AutoTokenizer, TextStreamer
 
 SENTENCES = [
     "A man is eating food.",
@@ -44,7 +49,7 @@ def embed(tokenizer, model, sentences: list[str]) -> torch.Tensor:
     return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
 
-def main() -> int:
+def embeddings() -> bool:
     path = checkpoint_path()
     start = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -69,7 +74,59 @@ def main() -> int:
         again = embed(AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder), SENTENCES)
     same = torch.equal(again, embeddings)
     print(f"saved and reloaded: embeddings {'identical' if same else 'DIFFERENT'}")
-    return 0 if same else 1
+    return same
+
+
+PROMPTS = ["The model reads the prompt", "Greedy search takes", "A third party"]
+
+
+def generation() -> bool:
+    from tiny_gpt2 import make_checkpoint
+
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        make_checkpoint(folder)
+        print(f"\ntrained a small GPT-2 in {time.perf_counter() - start:.1f} s (no GPT-2 weights can be downloaded here)")
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder)
+    print(f"loaded {type(model).__name__} ({model.num_parameters() / 1e6:.2f} M parameters) and "
+          f"{type(tokenizer).__name__}")
+
+    # The next token, as in pytorch-transformers: the argmax of the last position's logits.
+    indexed_tokens = tokenizer.encode(PROMPTS[0])
+    with torch.inference_mode():
+        predictions = model(torch.tensor([indexed_tokens]))[0]  # (1, seq, vocab)
+    predicted_index = int(predictions[0, -1].argmax())
+    print(f"next token: {tokenizer.decode(indexed_tokens + [predicted_index])!r}")
+
+    print("\ngreedy, streamed as it is generated:")
+    inputs = tokenizer(PROMPTS[0], return_tensors="pt")
+    model.generate(**inputs, streamer=TextStreamer(tokenizer, skip_special_tokens=True))
+
+    tokenizer.pad_token = tokenizer.eos_token  # GPT-2 has no pad token; left padding for generation
+    tokenizer.padding_side = "left"
+    batch = tokenizer(PROMPTS, padding=True, return_tensors="pt")
+    greedy = model.generate(**batch, max_new_tokens=20)
+    beams = model.generate(**batch, max_new_tokens=20, num_beams=4, no_repeat_ngram_size=3)
+    torch.manual_seed(0)
+    sampled = model.generate(**batch, max_new_tokens=20, do_sample=True, top_k=50, top_p=0.95, temperature=0.8)
+    torch.manual_seed(0)
+    again = model.generate(**batch, max_new_tokens=20, do_sample=True, top_k=50, top_p=0.95, temperature=0.8)
+    uncached = model.generate(**batch, max_new_tokens=20, use_cache=False)
+    for name, out in (("greedy", greedy), ("beam search", beams), ("sampled", sampled)):
+        print(f"\n{name}, a left-padded batch:")
+        for text in tokenizer.batch_decode(out, skip_special_tokens=True):
+            print(f"  {text!r}")
+    same = torch.equal(greedy, uncached) and torch.equal(sampled, again)
+    print(f"\ncached and uncached decoding {'agree' if torch.equal(greedy, uncached) else 'DIFFER'}; "
+          f"seeded sampling {'repeats' if torch.equal(sampled, again) else 'DOES NOT REPEAT'}")
+    return same
+
+
+def main() -> int:
+    ok = embeddings()
+    ok = generation() and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
