@@ -9,6 +9,7 @@ import torch
 
 from plugformers import AutoConfig, AutoModel, CheckpointNotFoundError
 from plugformers.testing import tiny_model
+from plugformers.hub import DownloadError
 from plugformers.testing.hub_server import HubServer
 
 
@@ -99,3 +100,74 @@ def test_a_causal_lm_takes_generation_config_json_from_the_revision_it_loads(tmp
         # A head that cannot generate does not ask for the file.
         AutoModel.from_pretrained("org/tiny-gpt2", cache_dir=cache)
         assert server.downloads["org/tiny-gpt2/main/generation_config.json"] == 1
+
+
+# --------------------------------------------------------------------------- failures and concurrency
+
+LOAD_AND_SUM = r"""
+import sys, torch
+from plugformers import AutoModel
+model = AutoModel.from_pretrained("org/tiny-bert", cache_dir=sys.argv[1])
+print(sum(float(p.detach().double().sum()) for p in model.parameters()))
+"""
+
+
+def test_four_processes_load_one_repo_at_once(hub, checkpoints, tmp_path):
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", LOAD_AND_SUM, str(cache)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in results]
+    sums = {out.strip().splitlines()[-1] for out, _ in results}
+    reference = AutoModel.from_pretrained(checkpoints["main"])
+    expected = sum(float(p.detach().double().sum()) for p in reference.parameters())
+    assert len(sums) == 1 and abs(float(sums.pop()) - expected) < 1e-6
+    assert hub.downloads["org/tiny-bert/main/model.safetensors"] == 1  # one download, the others waited
+    assert hub.downloads["org/tiny-bert/main/config.json"] == 1
+    blobs = list((cache / "models--org--tiny-bert" / "blobs").iterdir())
+    assert not [b for b in blobs if b.name.endswith(".incomplete")]
+
+
+def test_a_download_cut_short_is_resumed_or_refused_never_taken_as_complete(hub, checkpoints, tmp_path):
+    cache = tmp_path / "cache"
+    key = "org/tiny-bert/main/model.safetensors"
+    hub.cut_downloads(key, times=1)  # one cut: huggingface_hub resumes from where it stopped
+    assert _same(AutoModel.from_pretrained("org/tiny-bert", cache_dir=cache), checkpoints["main"])
+    assert hub.downloads[key] == 2
+
+    other = tmp_path / "other-cache"
+    hub.cut_downloads(key, times=100)  # the server keeps dying: an error, and nothing half-written is kept
+    with pytest.raises(DownloadError, match=r"org/tiny-bert: downloading 'model.safetensors' failed .*try again"):
+        AutoModel.from_pretrained("org/tiny-bert", cache_dir=other)
+    snapshot = other / "models--org--tiny-bert" / "snapshots"
+    assert not list(snapshot.glob("*/model.safetensors"))
+    hub.cuts.clear()  # the server recovers: the next load completes and is right
+    assert _same(AutoModel.from_pretrained("org/tiny-bert", cache_dir=other), checkpoints["main"])
+
+
+def test_safetensors_preferred_and_shards_fetched_one_by_one(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    model = tiny_model("bert", "base").eval()
+    folder = tmp_path / "both"
+    model.save_pretrained(folder, max_shard_size="20KB")
+    model.save_pretrained(tmp_path / "bin", safe_serialization=False)
+    (folder / "pytorch_model.bin").write_bytes((tmp_path / "bin" / "pytorch_model.bin").read_bytes())
+    shards = sorted(p.name for p in folder.glob("model-*.safetensors"))
+    assert len(shards) > 2
+    with HubServer({"org/sharded": folder}) as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))  # the default cache follows HF_HOME
+        monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+        import huggingface_hub.constants as constants
+
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
+        loaded = AutoModel.from_pretrained("org/sharded")
+        assert _same(loaded, folder)
+        got = [path.rsplit("/", 1)[-1] for method, path in server.requests if method == "GET"]
+        assert sorted(name for name in got if name.startswith("model-")) == shards  # each shard, once
+        assert "pytorch_model.bin" not in got
+        assert (tmp_path / "hf-home" / "hub" / "models--org--sharded").is_dir()

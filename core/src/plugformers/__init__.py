@@ -25,7 +25,7 @@ _LAZY = {
     "PreTrainedModel": "modeling_utils", "WeightsError": "modeling_utils",
     "ModelOutput": "modeling_outputs",
     "PreTrainedTokenizer": "tokenization_utils", "BatchEncoding": "tokenization_utils",
-    "CheckpointNotFoundError": "hub",
+    "CheckpointNotFoundError": "hub", "DownloadError": "hub",
     "GenerationConfig": "generation", "TextStreamer": "streamers",
     "pipeline": "pipelines",
 }

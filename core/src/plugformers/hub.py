@@ -11,11 +11,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["HubOptions", "resolve_file", "is_local", "CheckpointNotFoundError"]
+__all__ = ["HubOptions", "resolve_file", "is_local", "CheckpointNotFoundError", "DownloadError"]
+
+# Where the HTTP stack's own errors come from (huggingface_hub talks through httpx).
+_NETWORK_MODULES = ("httpx", "httpx2", "httpcore", "requests", "urllib3", "huggingface_hub")
 
 
 class CheckpointNotFoundError(OSError):
     """A checkpoint, or a file it must have, cannot be found locally or on the Hub."""
+
+
+class DownloadError(OSError):
+    """A Hub download failed on the way (connection lost, server error); nothing partial was kept."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,14 @@ def _hub_download(repo_id: str, filename: str, options: HubOptions, *, required:
             + (f" at revision {options.revision!r}" if options.revision else "")
             + "."
         ) from None
+    except Exception as e:
+        if not isinstance(e, OSError) and type(e).__module__.split(".")[0] not in _NETWORK_MODULES:
+            raise  # not a transfer problem: a bug to see as it is
+        raise DownloadError(
+            f"{shown}: downloading {filename!r} failed ({type(e).__name__}: {e}). huggingface_hub keeps "
+            "no partial file as complete; try again (the download resumes), or load what is cached "
+            "with local_files_only=True."
+        ) from e
 
 
 def _cached_repo_exists(repo_id: str, options: HubOptions) -> bool:

@@ -8,11 +8,14 @@ on 127.0.0.1 so huggingface_hub's real download and cache code runs against it.
 It answers ``HEAD``/``GET /{repo}/resolve/{revision}/{path}`` with the headers
 huggingface_hub reads (X-Repo-Commit, ETag, Content-Length, X-Error-Code for missing
 repos, revisions and files), honours Range requests, and counts downloads per file.
+``cut_downloads(key, times)`` makes the next ``times`` GETs of one file stop halfway, the
+connection closed as by a server that dies mid-transfer.
 """
 
 from __future__ import annotations
 
 import hashlib
+import socket
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +39,7 @@ class HubServer:
         }
         self.downloads: Counter[str] = Counter()  # "repo/revision/path" -> full GETs
         self.requests: list[tuple[str, str]] = []
+        self.cuts: Counter[str] = Counter()  # "repo/revision/path" -> GETs still to cut short
         self._host = host
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -45,6 +49,10 @@ class HubServer:
         assert self._server is not None, "server not started"
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def cut_downloads(self, key: str, times: int = 1) -> None:
+        """Cut the next ``times`` GETs of ``key`` ("repo/revision/path") after half the bytes."""
+        self.cuts[key] = times
 
     def _find(self, repo: str, revision: str) -> tuple[Path, str] | None:
         revisions = self.repos[repo]
@@ -112,7 +120,15 @@ class HubServer:
                 self.send_header("Content-Type", "application/octet-stream")
                 self.end_headers()
                 if self.command == "GET":
-                    hub.downloads[f"{repo}/{revision}/{filename}"] += 1
+                    key = f"{repo}/{revision}/{filename}"
+                    hub.downloads[key] += 1
+                    if hub.cuts[key] > 0:
+                        hub.cuts[key] -= 1
+                        self.wfile.write(data[start:start + (end - start) // 2])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
                     self.wfile.write(data[start:end])
 
             do_GET = _serve
