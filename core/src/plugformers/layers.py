@@ -181,13 +181,24 @@ def span_logits_and_loss(
     return start_logits, end_logits, loss
 
 
+def all_set(mask: torch.Tensor) -> bool:
+    """Whether every entry of ``mask`` is set, for fast paths that drop an all-ones mask.
+
+    Reading a tensor's values is a data-dependent branch that breaks a torch.compile
+    graph, so under compilation this says False and the masked path runs: the same
+    result, without the shortcut."""
+    return not torch.compiler.is_compiling() and bool(mask.all())
+
+
 def check_input_ids(input_ids: torch.Tensor | None, vocab_size: int, max_positions: int | None,
                     past_length: int = 0, what: str = "input_ids") -> None:
     """Raise a clear error for ids outside the vocabulary or sequences longer than the
     model's positions, instead of an index error deep inside an embedding."""
     if input_ids is None or input_ids.numel() == 0:
         return
-    if input_ids.device.type != "meta":
+    # Reading the ids is a data-dependent branch that would break a torch.compile graph:
+    # compiled models skip it (the embedding's own bounds check still fails loudly).
+    if input_ids.device.type != "meta" and not torch.compiler.is_compiling():
         low, high = map(int, torch.aminmax(input_ids))  # one pass over the ids
         if low < 0 or high >= vocab_size:
             bad = high if high >= vocab_size else low

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from plugformers.cache import KVCache
 from plugformers.layers import (
+    all_set,
     attend,
     causal_lm_loss,
     causal_mask,
@@ -119,8 +120,8 @@ class BertEmbeddings(nn.Module):
 
 def _check_range(ids: torch.Tensor, size: int, what: str, field: str) -> None:
     """A clear error instead of an index error inside an embedding lookup."""
-    if ids.numel() == 0 or ids.device.type == "meta":
-        return
+    if ids.numel() == 0 or ids.device.type == "meta" or torch.compiler.is_compiling():
+        return  # compiled: reading the ids would break the graph
     low, high = (int(x) for x in torch.aminmax(ids))
     if low < 0 or high >= size:
         raise ValueError(
@@ -513,7 +514,7 @@ class BertModel(BertPreTrainedModel):
                 # Padding and causality both masked add up to -inf; clamp so a row that
                 # masks everything stays finite (uniform), as a single masked value would.
                 mask = (mask + extended_attention_mask(attention_mask, dtype)).clamp_(min=torch.finfo(dtype).min)
-        elif attention_mask is None or (attention_mask.dim() == 2 and bool(attention_mask.all())):
+        elif attention_mask is None or (attention_mask.dim() == 2 and all_set(attention_mask)):
             mask = None  # nothing to mask: the fused attention kernel runs without a mask
         else:
             mask = extended_attention_mask(attention_mask, dtype)  # (batch, 1, 1 or q, k)
