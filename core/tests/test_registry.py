@@ -101,7 +101,7 @@ def test_misspelled_hook_is_an_error(monkeypatch):
     with pytest.warns(RuntimeWarning, match=r"typo.*register_model_type.*hooks are: register_model_types"):
         assert reg.model_types() == []
     with pytest.raises(PluginError, match="register_model_type"):
-        Registry().add_plugin(mod, name="typo2")
+        registry_with(monkeypatch).add_plugin(mod, name="typo2")
 
 
 def test_two_distributions_claiming_one_type(monkeypatch):
@@ -123,7 +123,7 @@ def test_disable_by_env(monkeypatch):
         FakeEntryPoint("two", plugin_module(spec("shared")), "dist-two"),
     )
     assert reg.registration("shared").distribution == "dist-two"
-    assert [p.name for p in reg.plugins()] == ["two"]
+    assert [(p.name, p.disabled) for p in reg.plugins()] == [("one", True), ("two", False)]
 
 
 def test_runtime_register_conflict_and_unregister(monkeypatch):
@@ -234,3 +234,219 @@ def test_import_and_discovery_stay_light():
     with warnings.catch_warnings():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("[]"), out.stdout + out.stderr
+
+
+# ---------------------------------------------------------------------- head keys
+
+
+@pytest.mark.parametrize("key", ["double-heads", "question-answering-beam", "span-classification", "lm-head"])
+def test_head_keys_of_an_architecture_own_are_free(key):
+    assert key in ModelType(model_type="x", config="m:C", heads={key: "m:M"}).heads
+
+
+@pytest.mark.parametrize("key, shared", [("masked-llm", "masked-lm"), ("casual-lm", "causal-lm"),
+                                         ("question-answer", "question-answering"), ("bsae", "base"),
+                                         ("pretrain", "pretraining")])
+def test_a_near_miss_of_a_shared_head_key_is_an_error(key, shared):
+    with pytest.raises(PluginError, match=f"head key '{key}' looks like a misspelling of the shared key '{shared}'"):
+        ModelType(model_type="x", config="m:C", heads={key: "m:M"})
+
+
+def test_a_plugin_registering_one_type_twice_is_skipped(monkeypatch):
+    reg = registry_with(monkeypatch, FakeEntryPoint("twice", plugin_module(spec("dup"), spec("dup")), "dist-twice"))
+    with pytest.warns(RuntimeWarning, match="'dup' is registered twice by this plugin"):
+        assert reg.model_types() == []
+
+
+def test_one_plugin_name_in_two_distributions(monkeypatch):
+    reg = registry_with(
+        monkeypatch,
+        FakeEntryPoint("same", plugin_module(spec("from-a")), "dist-a"),
+        FakeEntryPoint("same", plugin_module(spec("from-b")), "dist-b"),
+    )
+    with pytest.warns(RuntimeWarning, match="plugin name 'same' is used by the distributions dist-a and dist-b"):
+        assert reg.model_types() == ["from-a", "from-b"]  # both load; neither clobbers the other
+
+
+# ---------------------------------------------------------------------- priority
+
+
+def contested(monkeypatch):
+    return registry_with(
+        monkeypatch,
+        FakeEntryPoint("one", plugin_module(spec("shared"), name="one"), "dist-one"),
+        FakeEntryPoint("two", plugin_module(spec("shared", name_patterns=("shared",)), name="two"), "dist-two"),
+    )
+
+
+@pytest.mark.parametrize("pick, dist", [("one", "dist-one"), ("dist-two", "dist-two"), ("Dist_Two", "dist-two")])
+def test_prefer_by_environment(monkeypatch, pick, dist):
+    monkeypatch.setenv("PLUGFORMERS_PREFER", f"other=x, shared={pick}")
+    assert contested(monkeypatch).registration("shared").distribution == dist
+
+
+def test_prefer_by_call_wins_over_environment_and_is_checked(monkeypatch):
+    monkeypatch.setenv("PLUGFORMERS_PREFER", "shared=one")
+    reg = contested(monkeypatch)
+    reg.prefer("shared", "two")
+    assert reg.registration("shared").plugin == "two"
+    assert reg.type_for_name("/models/shared-small") == "shared"
+    with pytest.raises(PluginError, match=r"registry.prefer\(\) picks 'three'.*Pick one of 'dist-one', 'dist-two'"):
+        reg.prefer("shared", "three")
+    assert reg.registration("shared").plugin == "two"  # unchanged
+    reg.prefer("shared", None)
+    with pytest.raises(PluginConflictError, match="PLUGFORMERS_PREFER=shared=dist-one or "
+                                                  r"plugformers.registry.prefer\('shared', 'dist-one'\)"):
+        reg.registration("shared")
+
+
+def test_prefer_entry_without_a_type_is_warned(monkeypatch):
+    monkeypatch.setenv("PLUGFORMERS_PREFER", "shared")
+    with pytest.warns(RuntimeWarning, match="PLUGFORMERS_PREFER entry 'shared' is ignored"):
+        contested(monkeypatch).model_types()
+
+
+def test_priority_never_follows_install_order(monkeypatch):
+    import importlib.metadata
+
+    eps = [FakeEntryPoint("one", plugin_module(spec("shared")), "dist-one"),
+           FakeEntryPoint("two", plugin_module(spec("shared")), "dist-two")]
+    for order in (eps, eps[::-1]):
+        monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None, order=order: list(order))
+        with pytest.raises(PluginConflictError):
+            Registry().registration("shared")
+
+
+# ---------------------------------------------------------------------- run-time layer
+
+
+def test_runtime_registration_overrides_a_plugin_and_unregister_restores_it(monkeypatch):
+    reg = contested(monkeypatch)
+    mine = spec("shared", name_patterns=("mine",))
+    reg.register(mine, replace=True)
+    assert reg.get("shared") is mine and reg.registration("shared").source == "a run-time register() call"
+    assert len(reg.claims("shared")) == 2
+    reg.unregister("shared")
+    with pytest.raises(PluginConflictError):  # back to what the plugins say
+        reg.get("shared")
+    reg.unregister("shared")  # no run-time layer left: the type goes
+    assert reg.model_types() == []
+
+
+def test_conflict_on_register_names_every_holder(monkeypatch):
+    with pytest.raises(PluginConflictError, match="already registered by plugin 'one' from distribution dist-one "
+                                                  "1.0 and plugin 'two' from distribution dist-two 1.0"):
+        contested(monkeypatch).register(spec("shared"))
+
+
+# ---------------------------------------------------------------------- transformers-style routes
+
+
+@pytest.fixture
+def routed():
+    """Classes for a model type that no plugin provides, removed again after the test."""
+    import torch
+    from torch import nn
+
+    from plugformers.configuration_utils import PretrainedConfig
+    from plugformers.modeling_outputs import BaseModelOutput, SequenceClassifierOutput
+    from plugformers.modeling_utils import PreTrainedModel
+    from plugformers.tokenization_utils import PreTrainedTokenizer
+
+    class RoutedConfig(PretrainedConfig):
+        model_type = "routed"
+        vocab_size: int = 11
+        hidden_size: int = 4
+
+    class RoutedModel(PreTrainedModel):
+        config_class = RoutedConfig
+        base_model_prefix = "routed"
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
+            self.post_init()
+
+        def forward(self, input_ids, attention_mask=None):
+            return BaseModelOutput(last_hidden_state=torch.tanh(self.embeddings(input_ids)))
+
+    class RoutedForSequenceClassification(RoutedModel):
+        def forward(self, input_ids, attention_mask=None):
+            return SequenceClassifierOutput(logits=super().forward(input_ids).last_hidden_state[:, 0, :2])
+
+    class RoutedTokenizer(PreTrainedTokenizer):
+        pass
+
+    ns = types.SimpleNamespace(config=RoutedConfig, model=RoutedModel, cls=RoutedForSequenceClassification,
+                               tokenizer=RoutedTokenizer)
+    try:
+        yield ns
+    finally:
+        plugformers.unregister("routed")
+
+
+def test_transformers_style_register_routes(routed, tmp_path):
+    from plugformers import (
+        AutoConfig,
+        AutoModel,
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+    )
+
+    AutoConfig.register("routed", routed.config)
+    AutoModel.register(routed.config, routed.model)
+    AutoModelForSequenceClassification.register(routed.config, routed.cls)
+    AutoTokenizer.register(routed.config, fast_tokenizer_class=routed.tokenizer)
+    spec_ = plugformers.registry.get("routed")
+    assert dict(spec_.heads) == {"base": routed.model, "sequence-classification": routed.cls}
+    assert spec_.tokenizer is routed.tokenizer and spec_.config is routed.config
+
+    AutoModel.from_config(routed.config()).save_pretrained(tmp_path)
+    assert type(AutoModel.from_pretrained(tmp_path)) is routed.model
+    assert type(AutoModelForSequenceClassification.from_pretrained(tmp_path)) is routed.cls
+    assert type(AutoConfig.from_pretrained(tmp_path)) is routed.config
+    assert plugformers.registry.export("RoutedModel") is routed.model
+
+    AutoModel.register(routed.config, routed.model)  # the same class again: not a conflict
+    plugformers.unregister("routed")
+    with pytest.raises(UnknownModelTypeError):
+        AutoConfig.for_model("routed")
+
+
+def test_register_routes_follow_the_conflict_rules(routed):
+    from plugformers import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoModelWithLMHead, AutoTokenizer
+
+    AutoModel.register(routed.config, routed.model)  # creates the type, config included
+    with pytest.raises(PluginConflictError, match=r"AutoModel.register: model_type 'routed' already has a 'base' "
+                                                  "head .*; pass exist_ok=True"):
+        AutoModel.register(routed.config, routed.cls)
+    AutoModel.register(routed.config, routed.cls, exist_ok=True)
+    assert plugformers.registry.get("routed").heads["base"] is routed.cls
+
+    other = type("OtherConfig", (routed.config,), {"model_type": "routed"})
+    with pytest.raises(PluginConflictError, match="AutoConfig.register: model_type 'routed' already has a config"):
+        AutoConfig.register("routed", other)
+    with pytest.raises(ValueError, match="model_type is 'routed', not 'elsewhere'"):
+        AutoConfig.register("elsewhere", routed.config)
+
+    stranger = type("StrangerConfig", (plugformers.PretrainedConfig,), {"model_type": "routed"})
+    with pytest.raises(ValueError, match="RoutedForSequenceClassification.config_class is RoutedConfig"):
+        AutoModelForMaskedLM.register(stranger, routed.cls)
+    with pytest.raises(TypeError, match="AutoModelWithLMHead serves more than one head key"):
+        AutoModelWithLMHead.register(routed.config, routed.cls)
+    with pytest.raises(ValueError, match="one tokenizer class per model type"):
+        AutoTokenizer.register(routed.config, routed.tokenizer, fast_tokenizer_class=type("T2", (routed.tokenizer,), {}))
+
+
+def test_register_route_onto_an_installed_plugin_is_undone_by_unregister(monkeypatch, routed):
+    from plugformers import AutoModelForMaskedLM
+
+    reg = registry_with(monkeypatch, FakeEntryPoint("a", plugin_module(spec("alpha")), "dist-a"))
+    monkeypatch.setattr("plugformers.auto.registry", reg)
+    config = type("AlphaConfig", (routed.config,), {"model_type": "alpha"})
+    AutoModelForMaskedLM.register(config, routed.model)
+    registration = reg.registration("alpha")
+    assert registration.source == "plugin 'a' from distribution dist-a 1.0, extended at run time"
+    assert set(registration.spec.heads) == {"base", "masked-lm"}
+    reg.unregister("alpha")
+    assert set(reg.get("alpha").heads) == {"base"}  # the plugin's own registration, intact

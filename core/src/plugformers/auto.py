@@ -37,6 +37,14 @@ _MODEL_ONLY_KEYS = frozenset({
 })
 
 
+def _registered_type_of(config_class: type, who: str) -> str:
+    model_type = getattr(config_class, "model_type", None)
+    if not isinstance(model_type, str) or not model_type:
+        raise ValueError(f"{who}: {getattr(config_class, '__name__', config_class)!r} has no model_type; give "
+                         "the config class a `model_type: ClassVar[str] = \"...\"` constant.")
+    return model_type
+
+
 def _model_type_of(data: dict, name_or_path: str | os.PathLike) -> str:
     """The model type of a config dict: its ``model_type``, else the name patterns."""
     model_type = data.get("model_type")
@@ -75,7 +83,10 @@ class AutoConfig:
 
     @classmethod
     def register(cls, model_type: str, config_class: type, exist_ok: bool = False) -> None:
-        """transformers-style registration; a thin route onto plugformers.register."""
+        """transformers-style registration of the config class of ``model_type``: a thin
+        route onto ``plugformers.register``, with its conflict rules (a type some plugin or
+        call already registers with another config needs ``exist_ok=True``). Undo it with
+        ``plugformers.unregister(model_type)``."""
         if getattr(config_class, "model_type", model_type) != model_type:
             raise ValueError(
                 f"{config_class.__name__}.model_type is {config_class.model_type!r}, not {model_type!r}; "
@@ -125,8 +136,22 @@ class _AutoModelBase:
 
     @classmethod
     def register(cls, config_class: type, model_class: type, exist_ok: bool = False) -> None:
-        """transformers-style registration of a model class for a config class's type."""
-        registry.update(config_class.model_type, "heads", {cls.head: model_class}, config=config_class,
+        """transformers-style registration of ``model_class`` as the head of this Auto
+        class for ``config_class.model_type``: a thin route onto ``plugformers.register``.
+        Replacing a head that is already registered needs ``exist_ok=True``."""
+        if cls.fallback_heads:
+            raise TypeError(
+                f"{cls.__name__} serves more than one head key ({', '.join((cls.head, *cls.fallback_heads))}); "
+                "register with the Auto class of the one you mean (AutoModelForMaskedLM, AutoModelForCausalLM)."
+            )
+        model_type = _registered_type_of(config_class, f"{cls.__name__}.register")
+        wanted = getattr(model_class, "config_class", None)
+        if isinstance(wanted, type) and isinstance(config_class, type) and not issubclass(config_class, wanted):
+            raise ValueError(
+                f"{cls.__name__}.register: {model_class.__name__}.config_class is {wanted.__name__}, which "
+                f"{config_class.__name__} does not subclass; register the model with its own config class."
+            )
+        registry.update(model_type, "heads", {cls.head: model_class}, config=config_class,
                         exist_ok=exist_ok, who=f"{cls.__name__}.register")
 
 
@@ -195,8 +220,20 @@ class AutoTokenizer:
         return _model_type_of({}, name)
 
     @classmethod
-    def register(cls, config_class: type, tokenizer_class: type | None = None, exist_ok: bool = False, **kwargs: Any):
-        """transformers-style registration of a tokenizer for a config class's type."""
-        tokenizer_class = tokenizer_class or kwargs.get("fast_tokenizer_class") or kwargs.get("slow_tokenizer_class")
-        registry.update(config_class.model_type, "tokenizer", tokenizer_class, config=config_class,
+    def register(cls, config_class: type, tokenizer_class: type | None = None, slow_tokenizer_class: type | None = None,
+                 fast_tokenizer_class: type | None = None, exist_ok: bool = False) -> None:
+        """transformers-style registration of the tokenizer of ``config_class.model_type``:
+        a thin route onto ``plugformers.register``. plugformers has one tokenizer class per
+        type, so ``slow_tokenizer_class`` and ``fast_tokenizer_class`` (transformers' pair)
+        must not name two different classes."""
+        given = [t for t in (tokenizer_class, fast_tokenizer_class, slow_tokenizer_class) if t is not None]
+        if not given:
+            raise ValueError("AutoTokenizer.register needs a tokenizer class")
+        if any(t is not given[0] for t in given):
+            raise ValueError(
+                "AutoTokenizer.register: plugformers keeps one tokenizer class per model type, got "
+                f"{', '.join(t.__name__ for t in given)}; register the one to use."
+            )
+        model_type = _registered_type_of(config_class, "AutoTokenizer.register")
+        registry.update(model_type, "tokenizer", given[0], config=config_class,
                         exist_ok=exist_ok, who="AutoTokenizer.register")

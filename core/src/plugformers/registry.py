@@ -5,6 +5,11 @@ registry is asked anything. Each entry module is imported on its own, inside
 try/except; its ``register_model_types`` hook receives a ``register`` callback. Classes
 are kept as ``"module:attr"`` strings and imported on first use, so discovery imports
 no torch and no modeling code.
+
+Two layers: what installed plugins register (several plugins may claim one type: using
+it is then an error until the user picks one, with ``PLUGFORMERS_PREFER`` or
+``registry.prefer``), and what run-time calls register (``plugformers.register``, the
+``Auto*.register`` routes), which takes precedence and which ``unregister`` removes.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import importlib
 import json
 import os
 import re
+import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -35,6 +41,7 @@ __all__ = [
     "unregister",
     "PluginError",
     "PluginConflictError",
+    "PluginWarning",
     "UnknownModelTypeError",
     "HEAD_KEYS",
 ]
@@ -63,8 +70,13 @@ class PluginError(RuntimeError):
     """A plugin, or a ModelType it registers, is not usable."""
 
 
-class PluginConflictError(PluginError):
-    """Two plugins claim one model_type."""
+class PluginConflictError(PluginError, ValueError):
+    """Two plugins claim one model_type, or a registration would replace another.
+    A ValueError too, as transformers' ``Auto*.register`` raises on a taken name."""
+
+
+class PluginWarning(RuntimeWarning):
+    """A plugin is skipped or misbehaves; everything else keeps working."""
 
 
 class UnknownModelTypeError(KeyError, ValueError):
@@ -115,6 +127,11 @@ class ModelType:
                     f"head key {key!r} is not a lower-case, dash-separated name; the shared keys are "
                     f"{', '.join(HEAD_KEYS)}"
                 )
+            elif (near := _near_shared_key(key)) is not None:
+                problems.append(
+                    f"head key {key!r} looks like a misspelling of the shared key {near!r}; use {near!r}, "
+                    "or a key of the architecture's own that is not a near miss of a shared one"
+                )
             problems += _check_target(f"heads[{key!r}]", target)
         problems += _check_target("config", self.config)
         if self.tokenizer is not None:
@@ -123,6 +140,33 @@ class ModelType:
             problems.append(f"name_patterns must be a tuple of non-empty strings, got {self.name_patterns!r}")
         if problems:
             raise PluginError(f"invalid ModelType {self.model_type!r}: " + "; ".join(problems))
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance with adjacent transpositions counted as one edit."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            row.append(min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb)))
+            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def _near_shared_key(key: str) -> str | None:
+    """The shared head key that ``key`` misspells (``masked-llm``, ``casual-lm``) or cuts
+    short (``question-answer``), if any. Keys of an architecture's own are free otherwise,
+    including those that extend a shared key (``question-answering-beam``)."""
+    if key in HEAD_KEYS:
+        return None
+    for shared in HEAD_KEYS:
+        if _edit_distance(key, shared) <= (1 if len(shared) < 6 else 2):
+            return shared
+        if shared.startswith(key) and len(key) >= len(shared) - 4:
+            return shared
+    return None
 
 
 def _check_target(what: str, target: Any) -> list[str]:
@@ -137,6 +181,33 @@ def _class_name(target: str | type) -> str:
     return target.__name__ if isinstance(target, type) else target.rpartition(":")[2].rpartition(".")[2]
 
 
+def _normal(name: str) -> str:
+    """A distribution or plugin name as PEP 503 compares them (``My_Plugin`` == ``my-plugin``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _env_list(variable: str) -> set[str]:
+    return {_normal(n.strip()) for n in os.environ.get(variable, "").split(",") if n.strip()}
+
+
+def _env_preferences() -> dict[str, str]:
+    """``PLUGFORMERS_PREFER=bert=my-bert,gpt2=other-gpt2``: model_type -> plugin or distribution."""
+    out = {}
+    for item in os.environ.get("PLUGFORMERS_PREFER", "").split(","):
+        if not item.strip():
+            continue
+        model_type, sep, name = (part.strip() for part in item.partition("="))
+        if not (sep and model_type and name):
+            warnings.warn(
+                f"plugformers: PLUGFORMERS_PREFER entry {item.strip()!r} is ignored; write "
+                "model_type=plugin (the plugin's entry-point name or its distribution), comma-separated",
+                PluginWarning, stacklevel=5,
+            )
+            continue
+        out[model_type] = name
+    return out
+
+
 @dataclass
 class Registration:
     """A ModelType together with the plugin and distribution that registered it."""
@@ -145,12 +216,21 @@ class Registration:
     plugin: str
     distribution: str | None
     version: str | None = None
+    runtime: bool = False  # set, or extended, by a run-time call (register, Auto*.register)
 
     @property
     def source(self) -> str:
+        if self.plugin == RUNTIME:
+            return "a run-time register() call"
         if self.distribution:
-            return f"plugin {self.plugin!r} from distribution {self.distribution} {self.version or ''}".rstrip()
-        return f"plugin {self.plugin!r} (registered at run time)" if self.plugin != RUNTIME else "a run-time register() call"
+            where = f"plugin {self.plugin!r} from distribution {self.distribution} {self.version or ''}".rstrip()
+        else:
+            where = f"in-process plugin {self.plugin!r}"
+        return where + (", extended at run time" if self.runtime else "")
+
+    def is_named(self, name: str) -> bool:
+        """Whether ``name`` is this registration's plugin name or its distribution's name."""
+        return _normal(name) in {_normal(n) for n in (self.plugin, self.distribution) if n}
 
 
 @dataclass
@@ -163,6 +243,15 @@ class PluginInfo:
     module: str
     model_types: list[str] = field(default_factory=list)
     error: str | None = None
+    disabled: bool = False
+
+    @property
+    def key(self) -> str:
+        """Unique per plugin: two distributions may use one entry-point name."""
+        return f"{self.name}@{self.distribution or '<in-process>'}"
+
+    def is_named(self, name: str) -> bool:
+        return _normal(name) in {_normal(n) for n in (self.name, self.distribution) if n}
 
 
 def _catalog() -> dict[str, Any]:
@@ -177,8 +266,10 @@ class Registry:
         self.group = entry_point_group
         self._lock = threading.RLock()
         self._loaded = False
-        self._types: dict[str, list[Registration]] = {}
-        self._plugins: dict[str, PluginInfo] = {}
+        self._types: dict[str, list[Registration]] = {}  # what plugins register; several may claim a type
+        self._runtime: dict[str, Registration] = {}  # what run-time calls register; takes precedence
+        self._plugins: dict[str, PluginInfo] = {}  # by PluginInfo.key
+        self._prefer: dict[str, tuple[str, str]] = {}  # model_type -> (plugin or distribution, who asked)
         self._resolved: dict[str | type, Any] = {}
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
@@ -196,17 +287,21 @@ class Registry:
     def _load_entry_points(self) -> None:
         from importlib.metadata import entry_points
 
-        disabled = {n.strip() for n in os.environ.get("PLUGFORMERS_DISABLE", "").split(",") if n.strip()}
-        for ep in sorted(entry_points(group=self.group), key=lambda e: e.name):
+        disabled = _env_list("PLUGFORMERS_DISABLE")
+        for model_type, name in _env_preferences().items():
+            self._prefer.setdefault(model_type, (name, "PLUGFORMERS_PREFER"))  # a prefer() call wins
+        eps = sorted(entry_points(group=self.group),
+                     key=lambda e: (e.name, getattr(getattr(e, "dist", None), "name", "") or ""))
+        for ep in eps:
             dist = getattr(ep, "dist", None)
             info = PluginInfo(ep.name, dist.name if dist else None, dist.version if dist else None, ep.value)
-            if ep.name in disabled or (info.distribution and info.distribution in disabled):
+            if info.key in self._plugins:  # the same distribution seen twice on sys.path
                 continue
-            if ep.name in self._plugins:
-                other = self._plugins[ep.name]
-                self._broken(info, f"plugin name {ep.name!r} is also used by {other.distribution}; skipped")
+            self._plugins[info.key] = info
+            if any(info.is_named(n) for n in disabled):
+                info.disabled = True
                 continue
-            self._plugins[ep.name] = info
+            had_torch = "torch" in sys.modules
             try:
                 module = ep.load()
             except Exception as e:  # noqa: BLE001 - one plugin's failure must not stop the others
@@ -216,152 +311,265 @@ class Registry:
                 self._add_module(module, info)
             except Exception as e:  # noqa: BLE001
                 self._broken(info, f"{type(e).__name__}: {e}")
+                continue
+            if not had_torch and "torch" in sys.modules:
+                warnings.warn(
+                    f"plugformers: plugin {info.name!r} (distribution {info.distribution or 'unknown'}) imports "
+                    f"torch at discovery, in its entry module {ep.value}; that makes `import plugformers` slow "
+                    "for everyone. Name its classes as 'module:attr' strings instead of importing them.",
+                    PluginWarning, stacklevel=4,
+                )
+        names: dict[str, list[PluginInfo]] = {}
+        for info in self._plugins.values():
+            names.setdefault(_normal(info.name), []).append(info)
+        for same in names.values():
+            if len(same) > 1:
+                warnings.warn(
+                    f"plugformers: the plugin name {same[0].name!r} is used by the distributions "
+                    f"{' and '.join(i.distribution or '?' for i in same)}; both are loaded, and "
+                    "PLUGFORMERS_DISABLE / PLUGFORMERS_PREFER tell them apart by distribution name.",
+                    PluginWarning, stacklevel=4,
+                )
 
     def _broken(self, info: PluginInfo, error: str) -> None:
         info.error = error
-        self._plugins[info.name] = info
+        info.model_types.clear()
         for regs in self._types.values():
-            regs[:] = [r for r in regs if r.plugin != info.name]
+            regs[:] = [r for r in regs if (r.plugin, r.distribution) != (info.name, info.distribution)]
+        for key in [k for k, regs in self._types.items() if not regs]:
+            del self._types[key]
+        if self._pm.has_plugin(info.key):
+            self._pm.unregister(name=info.key)
         warnings.warn(
             f"plugformers: plugin {info.name!r} (distribution {info.distribution or 'unknown'}) is "
             f"skipped: {error}",
-            RuntimeWarning,
+            PluginWarning,
             stacklevel=4,
         )
 
     def _add_module(self, module: ModuleType | object, info: PluginInfo) -> None:
-        """Register a plugin module's hooks, check them, and run register_model_types."""
-        self._pm.register(module, name=info.name)
+        """Register a plugin module's hooks, check them, and run register_model_types.
+        Nothing of the plugin is kept unless every hook succeeds."""
+        self._pm.register(module, name=info.key)
         try:
             self._pm.check_pending()  # a misspelled hook name is an error, not silence
         except pluggy.PluginValidationError as e:
-            self._pm.unregister(name=info.name)
+            self._pm.unregister(name=info.key)
             raise PluginError(f"{e} (hooks are: {', '.join(_hook_names())})") from None
-        impls = [i for i in self._pm.hook.register_model_types.get_hookimpls() if i.plugin_name == info.name]
-        registered: list[Registration] = []
+        impls = [i for i in self._pm.hook.register_model_types.get_hookimpls() if i.plugin_name == info.key]
+        registered: dict[str, Registration] = {}
 
         def register(spec: ModelType) -> None:
             if not isinstance(spec, ModelType):
                 raise PluginError(f"register() takes a plugformers.ModelType, got {type(spec).__name__}")
-            registered.append(Registration(spec, info.name, info.distribution, info.version))
+            if spec.model_type in registered:
+                raise PluginError(f"model_type {spec.model_type!r} is registered twice by this plugin")
+            registered[spec.model_type] = Registration(spec, info.name, info.distribution, info.version)
 
-        for impl in impls:
-            kwargs = {"register": register} if "register" in impl.argnames else {}
-            impl.function(**kwargs)
-        for reg in registered:
-            self._types.setdefault(reg.spec.model_type, []).append(reg)
-            info.model_types.append(reg.spec.model_type)
+        try:
+            for impl in impls:
+                kwargs = {"register": register} if "register" in impl.argnames else {}
+                impl.function(**kwargs)
+        except BaseException:
+            self._pm.unregister(name=info.key)
+            raise
+        for model_type, reg in registered.items():
+            self._types.setdefault(model_type, []).append(reg)
+            info.model_types.append(model_type)
 
     def add_plugin(self, module: ModuleType | object, name: str | None = None) -> PluginInfo:
         """Register an in-process plugin module (tests, notebooks); errors are raised."""
         self._ensure_loaded()
         name = name or getattr(module, "__name__", repr(module))
         with self._lock:
-            if name in self._plugins:
-                raise PluginError(f"a plugin named {name!r} is already registered")
             info = PluginInfo(name, None, None, getattr(module, "__name__", repr(module)))
+            if info.key in self._plugins:
+                raise PluginError(f"a plugin named {name!r} is already registered")
             self._add_module(module, info)
-            self._plugins[name] = info
+            self._plugins[info.key] = info
             self._resolved.clear()
             return info
 
     def remove_plugin(self, name: str) -> None:
+        """Remove the plugins named ``name`` (entry-point or distribution name) and their types."""
         with self._lock:
-            self._plugins.pop(name, None)
-            if self._pm.has_plugin(name):
-                self._pm.unregister(name=name)
-            for key in list(self._types):
-                self._types[key] = [r for r in self._types[key] if r.plugin != name]
-                if not self._types[key]:
-                    del self._types[key]
+            for info in [i for i in self._plugins.values() if i.is_named(name)]:
+                del self._plugins[info.key]
+                if self._pm.has_plugin(info.key):
+                    self._pm.unregister(name=info.key)
+                for key in list(self._types):
+                    self._types[key] = [r for r in self._types[key]
+                                        if (r.plugin, r.distribution) != (info.name, info.distribution)]
+                    if not self._types[key]:
+                        del self._types[key]
             self._resolved.clear()
 
     # ------------------------------------------------------------------ run-time registration
+
+    def _holders(self, model_type: str) -> list[Registration]:
+        """Everything that registers ``model_type``: the run-time registration, then plugins."""
+        held = [self._runtime[model_type]] if model_type in self._runtime else []
+        return held + self._types.get(model_type, [])
 
     def register(self, spec: ModelType, *, replace: bool = False) -> None:
         """Register a ModelType at run time, without a package.
 
         Raises PluginConflictError if the type is already registered, naming who holds
-        it, unless ``replace=True``.
+        it, unless ``replace=True``: the run-time registration then serves the type,
+        over any plugin's, until ``unregister``.
         """
         if not isinstance(spec, ModelType):
             raise PluginError(f"register() takes a plugformers.ModelType, got {type(spec).__name__}")
         self._ensure_loaded()
         with self._lock:
-            held = self._types.get(spec.model_type, [])
+            held = self._holders(spec.model_type)
             if held and not replace:
                 raise PluginConflictError(
-                    f"model_type {spec.model_type!r} is already registered by {held[0].source}; "
-                    "call plugformers.unregister(...) first, or register(..., replace=True)"
+                    f"model_type {spec.model_type!r} is already registered by "
+                    f"{' and '.join(r.source for r in held)}; call plugformers.unregister(...) first, or "
+                    "register(..., replace=True)"
                 )
-            self._types[spec.model_type] = [Registration(spec, RUNTIME, None)]
+            self._runtime[spec.model_type] = Registration(spec, RUNTIME, None, runtime=True)
             self._resolved.clear()
 
     def update(self, model_type: str, field_name: str, value: Any, *, config: type | None = None,
                exist_ok: bool = False, who: str = "register") -> None:
-        """Set one part of a type's registration (its config, tokenizer, or a head), creating
+        """Set one part of a type's registration (its config, tokenizer, or heads), creating
         the type if needed: the route the transformers-style ``Auto*.register`` calls take.
-        Replacing a part that is already set needs ``exist_ok=True``."""
+        Replacing a part that is already set to something else needs ``exist_ok=True``.
+        The result is a run-time registration; ``unregister`` undoes it."""
         self._ensure_loaded()
         with self._lock:
-            regs = self._types.get(model_type, [])
-            if len(regs) > 1:
-                self.registration(model_type)  # raises the conflict error naming both sides
-            if not regs:
+            base = self.registration(model_type) if self._holders(model_type) else None  # raises on a conflict
+            if base is None:
                 spec = ModelType(model_type=model_type, config=config if field_name != "config" else value)
             else:
-                spec = regs[0].spec
+                spec = base.spec
             if field_name == "heads":
-                clash = [h for h in value if h in spec.heads and spec.heads[h] is not value[h]]
+                clash = [h for h in value if h in spec.heads and not _same_target(spec.heads[h], value[h])]
                 if clash and not exist_ok:
                     raise PluginConflictError(
                         f"{who}: model_type {model_type!r} already has a {clash[0]!r} head "
-                        f"({spec.heads[clash[0]]}, from {regs[0].source}); pass exist_ok=True to replace it"
+                        f"({spec.heads[clash[0]]}, from {base.source}); pass exist_ok=True to replace it"
                     )
                 value = {**spec.heads, **value}
-            elif regs and getattr(spec, field_name) not in (None, value) and not exist_ok:
+            elif base is not None and getattr(spec, field_name) is not None \
+                    and not _same_target(getattr(spec, field_name), value) and not exist_ok:
                 raise PluginConflictError(
                     f"{who}: model_type {model_type!r} already has a {field_name} "
-                    f"({getattr(spec, field_name)}, from {regs[0].source}); pass exist_ok=True to replace it"
+                    f"({getattr(spec, field_name)}, from {base.source}); pass exist_ok=True to replace it"
                 )
-            self.register(dataclasses.replace(spec, **{field_name: value}), replace=True)
+            new = dataclasses.replace(spec, **{field_name: value})
+            if base is None:
+                self._runtime[model_type] = Registration(new, RUNTIME, None, runtime=True)
+            else:
+                self._runtime[model_type] = dataclasses.replace(base, spec=new, runtime=True)
+            self._resolved.clear()
 
     def unregister(self, model_type: str) -> None:
-        """Remove a model type (every registration of it); unknown types are ignored."""
+        """Undo the run-time registration of ``model_type`` (register, Auto*.register),
+        giving the type back to the plugin that provides it, if any. A type with no
+        run-time registration is removed from this process altogether (a test that
+        pretends its plugin is not installed). Unknown types are ignored."""
         self._ensure_loaded()
         with self._lock:
-            self._types.pop(model_type, None)
+            if self._runtime.pop(model_type, None) is None:
+                self._types.pop(model_type, None)
+            self._resolved.clear()
+
+    def prefer(self, model_type: str, plugin: str | None) -> None:
+        """Pick the plugin that serves ``model_type`` when several installed plugins claim
+        it: ``plugin`` is its entry-point name or its distribution's name; None forgets the
+        choice. Overrides ``PLUGFORMERS_PREFER=model_type=plugin``. Raises if no installed
+        plugin of that name provides the type."""
+        self._ensure_loaded()
+        with self._lock:
+            if plugin is None:
+                self._prefer.pop(model_type, None)
+            else:
+                previous = self._prefer.get(model_type)
+                self._prefer[model_type] = (plugin, "registry.prefer()")
+                try:
+                    self._choose(model_type, self._types.get(model_type, []))
+                except PluginError:
+                    if previous is None:
+                        self._prefer.pop(model_type)
+                    else:
+                        self._prefer[model_type] = previous
+                    raise
             self._resolved.clear()
 
     # ------------------------------------------------------------------ queries
 
     def model_types(self) -> list[str]:
         self._ensure_loaded()
-        return sorted(self._types)
+        return sorted(set(self._types) | set(self._runtime))
 
     def plugins(self) -> list[PluginInfo]:
+        """Every installed plugin, the broken and the disabled ones included."""
         self._ensure_loaded()
-        return sorted(self._plugins.values(), key=lambda p: p.name)
+        return sorted(self._plugins.values(), key=lambda p: (p.name, p.distribution or ""))
+
+    def claims(self, model_type: str) -> list[Registration]:
+        """The registrations installed plugins make of ``model_type`` (several in a conflict)."""
+        self._ensure_loaded()
+        return list(self._types.get(model_type, []))
 
     def registration(self, model_type: str) -> Registration:
-        """The one registration of ``model_type``; raises when none or several exist."""
+        """The registration that serves ``model_type``: the run-time one if any, else the
+        one plugin that claims it, else the one the user picked; raises otherwise."""
         self._ensure_loaded()
+        if model_type in self._runtime:
+            return self._runtime[model_type]
         regs = self._types.get(model_type)
         if not regs:
             raise UnknownModelTypeError(self._unknown_type_message(model_type))
-        if len(regs) > 1:
+        return self._choose(model_type, regs)
+
+    def _choose(self, model_type: str, regs: list[Registration]) -> Registration:
+        picked = self._prefer.get(model_type)
+        if picked is None and len(regs) == 1:
+            return regs[0]  # the common case, on every lookup
+        sides = " and ".join(r.source for r in regs) or "no installed plugin"
+        if picked is not None:
+            name, who = picked
+            chosen = [r for r in regs if r.is_named(name)]
+            if len(chosen) == 1:
+                return chosen[0]
+            if not chosen:
+                state = "".join(
+                    f" (plugin {i.name!r} of {i.distribution or 'unknown'} is "
+                    + ("disabled by PLUGFORMERS_DISABLE)" if i.disabled else f"broken: {i.error})")
+                    for i in self._plugins.values() if i.is_named(name) and (i.disabled or i.error)
+                )
+                choices = ", ".join(repr(r.distribution or r.plugin) for r in regs)
+                raise PluginError(
+                    f"{who} picks {name!r} to serve model_type {model_type!r}, but it is provided by "
+                    f"{sides}{state}." + (f" Pick one of {choices}." if regs else "")
+                )
+            regs = chosen  # one plugin name in two distributions: fall through to the conflict
             sides = " and ".join(r.source for r in regs)
-            raise PluginConflictError(
-                f"model_type {model_type!r} is claimed by {sides}. Uninstall one of them, or "
-                f"disable one with PLUGFORMERS_DISABLE={regs[-1].plugin}."
-            )
-        return regs[0]
+        if len(regs) == 1:
+            return regs[0]
+        first = regs[0].distribution or regs[0].plugin
+        raise PluginConflictError(
+            f"model_type {model_type!r} is claimed by {sides}. Pick one with "
+            f"PLUGFORMERS_PREFER={model_type}={first} or plugformers.registry.prefer({model_type!r}, {first!r}); "
+            f"or uninstall one, or disable one with PLUGFORMERS_DISABLE={regs[-1].distribution or regs[-1].plugin}."
+        )
+
+    def _effective(self, model_type: str) -> list[Registration]:
+        """The registration serving a type, or every claimant while a conflict is unresolved."""
+        try:
+            return [self.registration(model_type)]
+        except PluginError:
+            return self._types.get(model_type, [])
 
     def get(self, model_type: str) -> ModelType:
         return self.registration(model_type).spec
 
     def _unknown_type_message(self, model_type: str) -> str:
-        installed = sorted(self._types)
+        installed = self.model_types()
         msg = f"unknown model_type {model_type!r}."
         close = difflib.get_close_matches(model_type, installed, n=3, cutoff=0.6)
         if close:
@@ -407,10 +615,10 @@ class Registry:
             for part in attr.split("."):
                 value = getattr(value, part)
         except (ImportError, AttributeError) as e:
-            source = self._types.get(model_type, [None])[0]
+            source = next((r.source for r in self._effective(model_type) if _uses(r.spec, target)), "unknown")
             raise PluginError(
                 f"{what} of model_type {model_type!r} is {target!r}, which does not resolve "
-                f"({type(e).__name__}: {e}); registered by {source.source if source else 'unknown'}. "
+                f"({type(e).__name__}: {e}); registered by {source}. "
                 "Reinstall or upgrade that plugin."
             ) from e
         finally:
@@ -441,10 +649,9 @@ class Registry:
 
     def type_for_name(self, name_or_path: str) -> str | None:
         """The model type whose name pattern matches a checkpoint's name, longest pattern first."""
-        self._ensure_loaded()
         name = os.fspath(name_or_path).lower()
         candidates = sorted(
-            ((p.lower(), t) for t, regs in self._types.items() for r in regs for p in r.spec.name_patterns),
+            ((p.lower(), t) for t in self.model_types() for r in self._effective(t) for p in r.spec.name_patterns),
             key=lambda pt: -len(pt[0]),
         )
         for pattern, model_type in candidates:
@@ -453,9 +660,8 @@ class Registry:
         return None
 
     def legacy_repo_id(self, name: str) -> str:
-        self._ensure_loaded()
-        for regs in self._types.values():
-            for reg in regs:
+        for model_type in self.model_types():
+            for reg in self._effective(model_type):
                 if name in reg.spec.legacy_names:
                     return reg.spec.legacy_names[name]
         return name
@@ -463,9 +669,8 @@ class Registry:
     # ------------------------------------------------------------------ lazy exports
 
     def _named_targets(self):
-        self._ensure_loaded()
-        for model_type, regs in self._types.items():
-            for reg in regs:
+        for model_type in self.model_types():
+            for reg in self._effective(model_type):
                 spec = reg.spec
                 yield "config", model_type, spec.config
                 if spec.tokenizer is not None:
@@ -487,6 +692,18 @@ class Registry:
         raise AttributeError(f"module 'plugformers' has no attribute {name!r}")
 
 
+def _same_target(a: str | type, b: str | type) -> bool:
+    """Whether two class references name the same class, without importing a string one."""
+    if a is b or a == b:
+        return True
+    path = lambda t: f"{t.__module__}:{t.__qualname__}" if isinstance(t, type) else t  # noqa: E731
+    return path(a) == path(b)
+
+
+def _uses(spec: ModelType, target: str | type) -> bool:
+    return target in (spec.config, spec.tokenizer, *spec.heads.values())
+
+
 def _hook_names() -> list[str]:
     return [n for n in dir(hookspecs) if n.startswith("register_")]
 
@@ -500,5 +717,6 @@ def register(spec: ModelType, *, replace: bool = False) -> None:
 
 
 def unregister(model_type: str) -> None:
-    """Remove a model type registered at run time or by a plugin (tests)."""
+    """Undo a run-time registration of ``model_type``; a type only plugins provide is
+    removed from this process (tests)."""
     registry.unregister(model_type)
