@@ -17,6 +17,7 @@ from plugformers.registry import PluginConflictError, PluginError, Registry, Unk
 class FakeDist:
     def __init__(self, name, version="1.0"):
         self.name, self.version = name, version
+        self.metadata = {"Name": name, "Version": version}  # what the registry reads (one parse)
 
 
 class FakeEntryPoint:

@@ -290,11 +290,12 @@ class Registry:
         disabled = _env_list("PLUGFORMERS_DISABLE")
         for model_type, name in _env_preferences().items():
             self._prefer.setdefault(model_type, (name, "PLUGFORMERS_PREFER"))  # a prefer() call wins
-        eps = sorted(entry_points(group=self.group),
-                     key=lambda e: (e.name, getattr(getattr(e, "dist", None), "name", "") or ""))
-        for ep in eps:
+        found = []
+        for ep in entry_points(group=self.group):
             dist = getattr(ep, "dist", None)
-            info = PluginInfo(ep.name, dist.name if dist else None, dist.version if dist else None, ep.value)
+            meta = dist.metadata if dist is not None else {}  # parsed once: dist.name would parse again
+            found.append((ep, PluginInfo(ep.name, meta.get("Name"), meta.get("Version"), ep.value)))
+        for ep, info in sorted(found, key=lambda f: (f[1].name, f[1].distribution or "")):
             if info.key in self._plugins:  # the same distribution seen twice on sys.path
                 continue
             self._plugins[info.key] = info
