@@ -6,14 +6,17 @@ layered on this environment (plugformers.testing.venv): one with 1 of them insta
 one with all 20. Both also see this environment's own plugins. Each sample is a fresh
 interpreter of one venv, timed from here, the two venvs taking turns:
 
-- ``import_bare``: ``import plugformers``, nothing else;
-- ``discovery``: ``import plugformers`` and ``registry.model_types()`` (every entry
-  module imported, every hook run);
+- ``discovery_import_1`` / ``_20``: ``import plugformers``, nothing else;
+- ``discovery_1`` / ``_20``: ``import plugformers`` and ``registry.model_types()`` (every
+  entry module imported, every hook run);
+- ``discovery_20_vs_1``: the ratio of the two ``discovery`` medians, CPU time (steadier
+  than wall time on a shared machine; target: at most 1.1);
 - ``plugins_cli``: ``python -m plugformers.cli plugins``, with 20 (target: under 0.5 s,
   interpreter start included);
-- ``discovery_20_vs_1``: the ratio of the two ``discovery`` medians (target: at most 1.1);
-- ``resolve_imports``: after resolving one type's config and base head classes, the
-  modules of *other* plugins beyond their entry modules in ``sys.modules`` (target 0).
+- ``discovery_resolve_imports``: after resolving one type's config and base head classes,
+  the modules of *other* plugins beyond their entry modules in ``sys.modules`` (target 0).
+
+Every time includes the interpreter's start (``python -c pass``: about 15 ms here).
 
     .venv/bin/python bench/bench_discovery.py              # JSON lines + a summary
     .venv/bin/python bench/bench_discovery.py --repeats 21
@@ -121,7 +124,7 @@ def measure(args: argparse.Namespace) -> list[dict]:
         t0 = time.perf_counter()
         venvs = build(Path(tmp))
         setup_s = time.perf_counter() - t0
-        cases = {"import_bare": ["-c", BARE], "discovery": ["-c", DISCOVER]}
+        cases = {"discovery_import": ["-c", BARE], "discovery": ["-c", DISCOVER]}
         runs = [(name, n) for name in cases for n in venvs]
         for name, n in runs:  # warm-up: page cache, .pyc files
             sample(venvs[n], cases[name])
@@ -130,38 +133,43 @@ def measure(args: argparse.Namespace) -> list[dict]:
             for name, n in runs:
                 samples[name, n].append(sample(venvs[n], cases[name]))
         med = common.median
-        medians = {}
+        cpu_medians = {}
         for (name, n), got in samples.items():
             wall, cpu = med(w for w, _ in got), med(c for _, c in got)
-            medians[name, n] = wall
-            records.append(common.emit(name, "plugformers", round(wall, 4), "s", plugins=n, cpu_s=round(cpu, 4),
-                                       repeats=args.repeats, code=cases[name][1], setup_s=round(setup_s, 1)))
-        ratio = medians["discovery", N_PLUGINS] / medians["discovery", 1]
-        records.append(common.emit("discovery_20_vs_1", "plugformers", round(ratio, 3), "x",
-                                   target={"max": 1.1}, with_1_s=round(medians["discovery", 1], 4),
-                                   with_20_s=round(medians["discovery", N_PLUGINS], 4)))
+            cpu_medians[name, n] = cpu
+            records.append(common.emit(f"{name}_{n}", "plugformers", round(wall, 4), "s", plugins=n,
+                                       cpu_s=round(cpu, 4), repeats=args.repeats, code=cases[name][1],
+                                       setup_s=round(setup_s, 1)))
+        one, twenty = cpu_medians["discovery", 1], cpu_medians["discovery", N_PLUGINS]
+        records.append(common.emit("discovery_20_vs_1", "plugformers", round(twenty / one, 3), "x",
+                                   target={"max": 1.1}, cpu_with_1_s=round(one, 4), cpu_with_20_s=round(twenty, 4),
+                                   per_extra_plugin_ms=round((twenty - one) / (N_PLUGINS - 1) * 1e3, 2)))
         cli = [sample(venvs[N_PLUGINS], ["-m", "plugformers.cli", "plugins"]) for _ in range(args.repeats)]
         records.append(common.emit("plugins_cli", "plugformers", round(med(w for w, _ in cli), 4), "s",
                                    target={"max": 0.5}, plugins=N_PLUGINS, cpu_s=round(med(c for _, c in cli), 4),
                                    code="python -m plugformers.cli plugins", repeats=args.repeats))
         out = venvs[N_PLUGINS].python("-c", RESOLVE).stdout
         found = json.loads(out.strip().splitlines()[-1])
-        records.append(common.emit("resolve_imports", "plugformers", len(found["others"]), "modules",
+        records.append(common.emit("discovery_resolve_imports", "plugformers", len(found["others"]), "modules",
                                    target={"max": 0}, other_plugins_modules=found["others"],
                                    own_modules=found["own"], plugins=N_PLUGINS))
     return records
 
 
 def summary(records: list[dict]) -> None:
-    by = {(r["figure"], r.get("plugins")): r for r in records}
-    one, twenty = by[("discovery", 1)], by[("discovery", N_PLUGINS)]
-    bare1, bare20 = by[("import_bare", 1)], by[("import_bare", N_PLUGINS)]
-    print(f"# import plugformers: {bare1['value'] * 1e3:.0f} ms with 1 plugin, {bare20['value'] * 1e3:.0f} ms "
-          f"with {N_PLUGINS} (interpreter start included)")
-    print(f"# import + discovery: {one['value'] * 1e3:.0f} ms with 1 plugin, {twenty['value'] * 1e3:.0f} ms with "
-          f"{N_PLUGINS} (ratio {by[('discovery_20_vs_1', None)]['value']:.3f})")
-    print(f"# plugformers plugins ({N_PLUGINS} plugins): {by[('plugins_cli', N_PLUGINS)]['value'] * 1e3:.0f} ms")
-    r = by[("resolve_imports", N_PLUGINS)]
+    by = {r["figure"]: r for r in records}
+    one, twenty = by["discovery_1"], by[f"discovery_{N_PLUGINS}"]
+    bare1, bare20 = by["discovery_import_1"], by[f"discovery_import_{N_PLUGINS}"]
+    ratio = by["discovery_20_vs_1"]
+
+    def ms(r: dict) -> str:
+        return f"{r['value'] * 1e3:.0f} ms (cpu {r['cpu_s'] * 1e3:.0f} ms)"
+
+    print(f"# import plugformers: {ms(bare1)} with 1 plugin, {ms(bare20)} with {N_PLUGINS}")
+    print(f"# import + discovery: {ms(one)} with 1 plugin, {ms(twenty)} with {N_PLUGINS}; cpu ratio "
+          f"{ratio['value']:.3f}, {ratio['per_extra_plugin_ms']:.2f} ms per extra plugin")
+    print(f"# plugformers plugins ({N_PLUGINS} plugins): {ms(by['plugins_cli'])}")
+    r = by["discovery_resolve_imports"]
     print(f"# resolving pfbench-07 imported {r['value']} modules of other plugins beyond their entry modules; "
           f"its own: {', '.join(r['own_modules'])}")
 
