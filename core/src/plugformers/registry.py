@@ -316,8 +316,8 @@ class Registry:
             if not had_torch and "torch" in sys.modules:
                 warnings.warn(
                     f"plugformers: plugin {info.name!r} (distribution {info.distribution or 'unknown'}) imports "
-                    f"torch at discovery, in its entry module {ep.value}; that makes `import plugformers` slow "
-                    "for everyone. Name its classes as 'module:attr' strings instead of importing them.",
+                    f"torch at discovery, in its entry module {ep.value}; that slows down every program that uses "
+                    "plugformers, whatever model it loads. Name classes as 'module:attr' strings instead.",
                     PluginWarning, stacklevel=4,
                 )
         names: dict[str, list[PluginInfo]] = {}
