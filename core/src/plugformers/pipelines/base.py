@@ -62,6 +62,9 @@ class Pipeline:
     parameters: ClassVar[dict[str, Any]] = {}
     input_kinds: ClassVar[str] = "a str"  # what one input is, for error messages
     length_fix: ClassVar[str] = "pass truncation=True to cut inputs to the model's length"
+    # Whether a call may batch its inputs by length rather than in order: for tasks whose
+    # result for an input does not depend on the padding its batch needs.
+    sort_by_length: ClassVar[bool] = False
 
     def __init__(self, model: Any, tokenizer: Any, *, device: Any = None, batch_size: int = 1,
                  **params: Any) -> None:
@@ -118,10 +121,21 @@ class Pipeline:
         params = self._params(params)
         items, single = self._items(inputs)
         size = self.batch_size if batch_size is None else check_batch_size(batch_size)
-        results: list[Any] = []
+        order = list(range(len(items)))
+        if self.sort_by_length and size < len(items):
+            # Inputs of similar lengths batched together pad less: the model computes less,
+            # and each result is the same (it covers its input's own tokens only).
+            order.sort(key=lambda i: self._length(items[i]))
+        results: list[Any] = [None] * len(items)
         for start in range(0, len(items), size):
-            results.extend(self._run(items[start:start + size], params))
+            chunk = order[start:start + size]
+            for index, result in zip(chunk, self._run([items[i] for i in chunk], params), strict=True):
+                results[index] = result
         return self._finish(results, single, params)
+
+    def _length(self, item: Any) -> int:
+        """How long an item is, roughly (for ``sort_by_length``): its characters."""
+        return len(item)
 
     def _items(self, inputs: Any) -> tuple[list[Any], Any]:
         """(the inputs as a list of items, whether one input was given: a truthy value,

@@ -27,6 +27,7 @@ class FeatureExtractionPipeline(Pipeline):
 
     task = "feature-extraction"
     head = "base"
+    sort_by_length = True
     parameters = {"pooling": None, "normalize": False, "return_tensors": False, "truncation": None,
                   "max_length": None, "tokenize_kwargs": None}
 

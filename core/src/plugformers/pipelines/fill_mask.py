@@ -24,6 +24,7 @@ class FillMaskPipeline(Pipeline):
 
     task = "fill-mask"
     head = "masked-lm"
+    sort_by_length = True
     parameters = {"top_k": 5, "targets": None, "tokenize_kwargs": None}
     length_fix = "shorten the input (cutting it could cut the mask token off)"
 

@@ -25,6 +25,7 @@ class TextClassificationPipeline(Pipeline):
 
     task = "text-classification"
     head = "sequence-classification"
+    sort_by_length = True
     parameters = {"top_k": _UNSET, "function_to_apply": None, "truncation": None, "max_length": None,
                   "tokenize_kwargs": None}
     input_kinds = "a str or a {'text': ..., 'text_pair': ...} dict"
@@ -52,6 +53,9 @@ class TextClassificationPipeline(Pipeline):
     def _items(self, inputs: Any) -> tuple[list[Any], Any]:
         items, single = super()._items(inputs)
         return items, "pair" if single and isinstance(inputs, Mapping) else single
+
+    def _length(self, item: tuple[str, str | None]) -> int:
+        return len(item[0]) + len(item[1] or "")
 
     def _function(self, params: dict[str, Any]) -> str:
         function = params["function_to_apply"]

@@ -36,6 +36,7 @@ class TokenClassificationPipeline(Pipeline):
 
     task = "token-classification"
     head = "token-classification"
+    sort_by_length = True
     parameters = {"aggregation_strategy": "none", "ignore_labels": ("O",), "truncation": None,
                   "max_length": None}
 
