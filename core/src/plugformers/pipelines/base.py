@@ -209,7 +209,9 @@ class Pipeline:
             )
 
     def _forward(self, inputs: dict[str, torch.Tensor]) -> Any:
-        with torch.inference_mode():
+        # no_grad, not inference_mode: tensors handed to the caller (return_tensors=True)
+        # stay ordinary tensors that may be changed in place.
+        with torch.no_grad():
             return self.model(**inputs)
 
 
