@@ -95,7 +95,7 @@ class Pipeline:
         return set(self.parameters)
 
     def _sanitize(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Reject unknown parameter names (with the nearest known one) and bad values."""
+        """Reject unknown parameter names, naming the nearest known one (values: ``_check``)."""
         accepted = self._accepted()
         for name in params:
             if name not in accepted:
