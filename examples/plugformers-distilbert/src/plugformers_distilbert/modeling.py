@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from plugformers.layers import (
+    all_set,
     attend,
     check_input_ids,
     extended_attention_mask,
@@ -246,7 +247,7 @@ class DistilBertModel(DistilBertPreTrainedModel):
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("DistilBertModel: pass exactly one of input_ids and inputs_embeds.")
         embeddings = self.embeddings(input_ids, inputs_embeds, position_ids)
-        if attention_mask is None or bool(attention_mask.all()):
+        if attention_mask is None or all_set(attention_mask):
             mask = None  # nothing to mask: the fused attention kernel runs without a mask
         else:
             mask = extended_attention_mask(attention_mask, embeddings.dtype)  # (batch, 1, 1, seq)
