@@ -58,3 +58,12 @@ def test_generate_matches_the_1x_greedy_loop_with_past(legacy):
             step = logits[:, -1:].argmax(-1)
             tokens = torch.cat([tokens, step], dim=1)
     assert torch.equal(ours.generate(prompt, max_new_tokens=12, eos_token_id=None), tokens)
+
+
+def test_fast_tokenizer_names_give_the_tokenizers_backed_classes():
+    import plugformers
+
+    assert plugformers.GPT2TokenizerFast is plugformers.GPT2Tokenizer
+    assert plugformers.BertTokenizerFast is plugformers.BertTokenizer
+    with pytest.raises(AttributeError, match="did you mean .DistilBertModel."):  # the example plugin
+        plugformers.registry.export("DistilBertModle")

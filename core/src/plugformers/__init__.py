@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .hookspecs import hookimpl
-from .registry import ModelType, PluginError, UnknownModelTypeError, register, registry, unregister
+from .registry import ModelType, PluginError, UnknownModelTypeError, prefer, register, registry, unregister
 
 __version__ = "0.1.0"
 
@@ -30,7 +30,7 @@ _LAZY = {
     "pipeline": "pipelines",
 }
 
-__all__ = ["ModelType", "hookimpl", "register", "unregister", "registry", "PluginError",
+__all__ = ["ModelType", "hookimpl", "register", "unregister", "prefer", "registry", "PluginError",
            "UnknownModelTypeError", *_LAZY]
 
 

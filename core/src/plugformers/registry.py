@@ -683,14 +683,21 @@ class Registry:
         return sorted({_class_name(t) for _, _, t in self._named_targets()})
 
     def export(self, name: str) -> Any:
-        """The registered class named ``name`` (``from plugformers import BertModel``)."""
+        """The registered class named ``name`` (``from plugformers import BertModel``).
+
+        Every tokenizer here runs on the Rust `tokenizers` library, so transformers'
+        name for that kind, the tokenizer's name + "Fast" (``BertTokenizerFast``), gives
+        the same class."""
+        fast_of = name.removesuffix("Fast") if name.endswith("Fast") else None
         for what, model_type, target in self._named_targets():
-            if _class_name(target) == name:
+            if _class_name(target) == name or (what == "tokenizer" and _class_name(target) == fast_of):
                 return self.resolve(target, what=what, model_type=model_type)
         hint = self.install_hint(class_name=name)
         if hint:
             raise ImportError(f"{name} is provided by a plugformers plugin that is not installed: {hint}")
-        raise AttributeError(f"module 'plugformers' has no attribute {name!r}")
+        close = difflib.get_close_matches(name, self.exported_names(), n=1, cutoff=0.8)
+        raise AttributeError(f"module 'plugformers' has no attribute {name!r}"
+                             + (f"; did you mean {close[0]!r}?" if close else ""))
 
 
 def _same_target(a: str | type, b: str | type) -> bool:
@@ -721,3 +728,9 @@ def unregister(model_type: str) -> None:
     """Undo a run-time registration of ``model_type``; a type only plugins provide is
     removed from this process (tests)."""
     registry.unregister(model_type)
+
+
+def prefer(model_type: str, plugin: str | None) -> None:
+    """Pick which installed plugin (entry-point or distribution name) serves a model_type
+    that several claim; None forgets the choice. Wins over ``PLUGFORMERS_PREFER``."""
+    registry.prefer(model_type, plugin)
