@@ -8,6 +8,9 @@ on 127.0.0.1 so huggingface_hub's real download and cache code runs against it.
 It answers ``HEAD``/``GET /{repo}/resolve/{revision}/{path}`` with the headers
 huggingface_hub reads (X-Repo-Commit, ETag, Content-Length, X-Error-Code for missing
 repos, revisions and files), honours Range requests, and counts downloads per file.
+``GET /api/models/{repo}[/revision/{revision}]`` (repo info with its files and their
+sizes) and ``GET /api/models/{repo}/tree/{revision}`` (the file listing) serve
+``HfApi.model_info`` and ``snapshot_download``.
 ``cut_downloads(key, times)`` makes the next ``times`` GETs of one file stop halfway, the
 connection closed as by a server that dies mid-transfer.
 """
@@ -15,6 +18,7 @@ connection closed as by a server that dies mid-transfer.
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import threading
 from collections import Counter
@@ -83,9 +87,45 @@ class HubServer:
                 if self.command == "GET":
                     self.wfile.write(body)
 
+            def _json(self, value) -> None:
+                body = json.dumps(value).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command == "GET":
+                    self.wfile.write(body)
+
+            def _api(self, path: str) -> None:
+                """Repo info (``/revision/``, or none for main) and the file tree (``/tree/``)."""
+                path = path[len("api/models/"):]
+                for marker in ("/revision/", "/tree/"):
+                    repo, sep, revision = path.partition(marker)
+                    if sep:
+                        break
+                else:
+                    repo, marker, revision = path, "/revision/", "main"
+                if repo not in hub.repos:
+                    return self._error(401, "RepoNotFound", f"Repository not found: {repo}")
+                found = hub._find(repo, revision)
+                if found is None:
+                    return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+                folder, commit = found
+                files = sorted(f for f in folder.rglob("*") if f.is_file())
+                if marker == "/tree/":
+                    return self._json([{"type": "file", "oid": hashlib.sha1(f.read_bytes()).hexdigest(),
+                                        "size": f.stat().st_size, "path": f.relative_to(folder).as_posix()}
+                                       for f in files])
+                siblings = [{"rfilename": f.relative_to(folder).as_posix(), "size": f.stat().st_size}
+                            for f in files]
+                return self._json({"id": repo, "modelId": repo, "sha": commit, "private": False,
+                                   "siblings": siblings})
+
             def _serve(self) -> None:
                 path = unquote(urlparse(self.path).path).lstrip("/")
                 hub.requests.append((self.command, path))
+                if path.startswith("api/models/"):
+                    return self._api(path)
                 repo, sep, rest = path.partition("/resolve/")
                 if not sep:
                     return self._error(404, "EntryNotFound", "not a resolve URL")
