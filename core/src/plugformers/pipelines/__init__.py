@@ -43,6 +43,8 @@ TASKS: dict[str, type[Pipeline]] = {cls.task: cls for cls in (
     TokenClassificationPipeline, QuestionAnsweringPipeline, TextGenerationPipeline,
 )}
 TASK_ALIASES = {"sentiment-analysis": "text-classification", "ner": "token-classification"}
+# model_kwargs= that say where checkpoint files come from: the config and tokenizer take them too.
+_HUB_KWARGS = ("cache_dir", "local_files_only", "force_download")
 
 
 def pipeline(
@@ -87,7 +89,9 @@ def pipeline(
             raise PipelineError("model_kwargs= and torch_dtype= apply when model= is a name or folder to load; "
                                 "with a model object, load it with those options yourself.")
         _check_model(cls, task, model)
-    tokenizer = _load_tokenizer(task, model, tokenizer, hub)
+    # The tokenizer comes from the same place as the model: same revision, cache and offline choice.
+    where = {k: v for k, v in (model_kwargs or {}).items() if k in _HUB_KWARGS}
+    tokenizer = _load_tokenizer(task, model, tokenizer, {**hub, **where})
     return cls(model, tokenizer, device=device, batch_size=batch_size, **params)
 
 
@@ -122,8 +126,7 @@ def _no_head(cls: type[Pipeline], task: str, model_type: str, heads: Any, source
 def _load_model(cls: type[Pipeline], task: str, name: str, hub: dict, torch_dtype: Any, model_kwargs: dict) -> Any:
     from ..auto import AutoConfig
 
-    config_kwargs = {k: model_kwargs[k] for k in ("cache_dir", "local_files_only", "force_download", "subfolder")
-                     if k in model_kwargs}
+    config_kwargs = {k: model_kwargs[k] for k in (*_HUB_KWARGS, "subfolder") if k in model_kwargs}
     config = AutoConfig.from_pretrained(name, **hub, **config_kwargs)
     spec = registry.get(config.model_type)
     if cls.head not in spec.heads:
