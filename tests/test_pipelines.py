@@ -462,6 +462,10 @@ def test_model_object_and_tokenizer(mlm_folder):
         pipeline("fill-mask", model=model)
     with pytest.raises(PipelineError, match="device='gpu' is not a device"):
         pipeline("fill-mask", model=mlm_folder, device="gpu")
+    if not torch.cuda.is_available():  # this machine: a CPU-only torch
+        for device in ("cuda", 0, "cuda:1"):
+            with pytest.raises(PipelineError, match=r"CUDA device\(s\).*use device='cpu'"):
+                pipeline("fill-mask", model=mlm_folder, device=device)
 
 
 def test_import_plugformers_stays_light():

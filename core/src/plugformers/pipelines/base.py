@@ -26,7 +26,18 @@ class PipelineError(ValueError):
 
 def resolve_device(device: Any) -> torch.device | None:
     """``device=`` as users of transformers give it: None (leave the model where it is),
-    -1 (CPU), a CUDA index, a string or a torch.device."""
+    -1 (CPU), a CUDA index, a string or a torch.device; checked to exist here."""
+    resolved = _as_device(device)
+    if resolved is not None and resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (resolved.index or 0) >= count:
+            raise PipelineError(f"device={device!r}: this torch sees {count} CUDA device(s)"
+                                + ("" if torch.version.cuda else " (it is a CPU-only build)")
+                                + "; use device='cpu' (or -1).")
+    return resolved
+
+
+def _as_device(device: Any) -> torch.device | None:
     if device is None or isinstance(device, torch.device):
         return device
     if isinstance(device, bool):
