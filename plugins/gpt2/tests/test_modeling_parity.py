@@ -168,6 +168,44 @@ def test_incremental_decoding_without_mask_and_with_legacy_cache_matches_transfo
     torch.testing.assert_close(torch.cat(steps, 1), ref, atol=ATOL, rtol=RTOL)
 
 
+@pytest.mark.parametrize("keep", [1, 4, "tensor"])
+def test_logits_to_keep_scores_only_those_positions_of_the_full_pass(keep):
+    """What generation asks for (logits_to_keep=1): the full pass's logits at the kept
+    positions, as transformers gives them."""
+    ours, theirs = build("causal-lm", CONFIGS["layer-scaled-upcast-relu-untied"])
+    inputs = padded_inputs("causal-lm", "left", 2)
+    ids, mask = inputs["input_ids"], inputs["attention_mask"]
+    keep = torch.tensor([0, 4, SEQ - 1]) if keep == "tensor" else keep
+    with torch.no_grad():
+        full = ours(ids, attention_mask=mask).logits  # (batch, seq, vocab)
+        kept = ours(ids, attention_mask=mask, logits_to_keep=keep).logits
+        reference = theirs(ids, attention_mask=mask, logits_to_keep=keep).logits
+    expected = full[:, -keep:] if isinstance(keep, int) else full[:, keep]
+    assert kept.shape == expected.shape == reference.shape and kept.is_contiguous()
+    torch.testing.assert_close(kept, expected, atol=ATOL, rtol=RTOL)
+    torch.testing.assert_close(kept, reference, atol=ATOL, rtol=RTOL)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 8, 65])
+def test_vocab_projection_equals_a_linear_layer(rows, monkeypatch):
+    """The LM head's weight-major product (taken here for any weight size) gives
+    F.linear's logits (contiguous, same shape) and gradients, with and without a bias."""
+    monkeypatch.setattr(modeling.GPT2VocabProjection, "weight_major_min_elements", 0)
+    for bias in (False, True):
+        torch.manual_seed(rows)
+        head = modeling.GPT2VocabProjection(32, VOCAB, bias=bias)
+        x = torch.randn(rows, 3, 32, requires_grad=True)  # (rows, seq, hidden)
+        out = head(x)
+        expected = torch.nn.functional.linear(x, head.weight, head.bias)
+        assert out.shape == expected.shape == (rows, 3, VOCAB) and out.is_contiguous()
+        torch.testing.assert_close(out, expected, atol=ATOL, rtol=RTOL)
+        upstream = torch.randn_like(out)
+        grads = torch.autograd.grad((out * upstream).sum(), [x, head.weight])
+        expected_grads = torch.autograd.grad((expected * upstream).sum(), [x, head.weight])
+        for got, want in zip(grads, expected_grads, strict=True):
+            torch.testing.assert_close(got, want, atol=ATOL, rtol=RTOL)
+
+
 def test_position_ids_from_the_mask_make_left_padding_transparent():
     """Positions counted over real tokens (what generation passes) give a left-padded row the
     outputs it has unpadded, in both libraries."""
