@@ -1,17 +1,25 @@
-"""Figure "forward": BertModel forward latency, bert-base (the cached random checkpoint,
-the same weights for every implementation), eval mode, torch.inference_mode, a batch of
-8 x 128 tokens with an all-ones attention mask, fp32, torch.set_num_threads(2).
+"""Figure "forward": the base model's forward latency, for every installed architecture
+the benchmark knows (ARCHS): bert-base (BertModel) and gpt2-124M (GPT2Model), from cached
+random checkpoints that give every implementation the same weights; eval mode,
+torch.inference_mode, a batch of 8 x 128 tokens with an all-ones attention mask, fp32,
+torch.set_num_threads(2) (pytorch-transformers' GPT2Model takes no mask and gets none).
 3 warm-up passes, then the median of 10.
 
 Run without --impl, the three implementations are separate processes that take their
 passes in turn (round after round), so that other load on the machine hits all of them
 alike; --sequential runs them one after another. ``cpu_s`` is the median CPU time of a
-pass divided by the thread count.
+pass divided by the thread count. Each record names its architecture in ``model``.
+
+    python bench/bench_forward.py                          # every installed architecture
+    python bench/bench_forward.py --models gpt2-124M       # one
+    python bench/bench_forward.py --impl plugformers --models bert-base
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata as md
+import inspect
 import json
 import statistics
 import subprocess
@@ -23,32 +31,46 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
+# Per architecture: the plugformers plugin (entry-point name) it needs, the base-model
+# class of each implementation, and the checkpoint folder each one loads.
+ARCHS = {
+    "bert-base": dict(plugin="bert", cls="BertModel", folder=lambda impl: common.CKPT_PT1
+                      if impl == "pytorch-transformers" else common.CKPT),
+    "gpt2-124M": dict(plugin="gpt2", cls="GPT2Model", folder=lambda impl: common.gpt2_checkpoint(
+        "gpt2-124M", pt1=impl == "pytorch-transformers")),
+}
 
-def _model(impl: str):
+
+def installed_archs() -> list[str]:
+    """The ARCHS whose plugformers plugin is installed (read from entry points: no import)."""
+    plugins = {ep.name for ep in md.entry_points(group="plugformers")}
+    return [name for name, arch in ARCHS.items() if arch["plugin"] in plugins]
+
+
+def _model(impl: str, arch: str):
+    spec = ARCHS[arch]
     if impl == "plugformers":
-        from plugformers import BertModel
-
-        return BertModel.from_pretrained(str(common.CKPT))
-    if impl == "transformers":
-        from transformers import BertModel
-
-        return BertModel.from_pretrained(str(common.CKPT))
-    from pytorch_transformers import BertModel
-
-    return BertModel.from_pretrained(str(common.CKPT_PT1))
+        import plugformers as library
+    elif impl == "transformers":
+        import transformers as library
+    else:
+        import pytorch_transformers as library
+    return getattr(library, spec["cls"]).from_pretrained(str(spec["folder"](impl)))
 
 
-def _setup(impl: str, args):
+def _setup(impl: str, arch: str, args):
     torch = common.setup_torch()
-    model = _model(impl).eval()
+    model = _model(impl, arch).eval()
     gen = torch.Generator().manual_seed(0)
-    ids = torch.randint(1000, 30000, (args.batch, args.seq), generator=gen)
-    mask = torch.ones_like(ids)
+    ids = torch.randint(1000, 30000, (args.batch, args.seq), generator=gen)  # inside both vocabularies
+    # pytorch-transformers 1.2's GPT2Model takes no attention mask (all ones here anyway).
+    kwargs = {"attention_mask": torch.ones_like(ids)} if "attention_mask" in inspect.signature(model.forward).parameters \
+        else {}
 
     def one_pass() -> tuple[float, float, object]:
         with torch.inference_mode():
             t0, c0 = time.perf_counter(), time.process_time()
-            out = model(ids, attention_mask=mask)
+            out = model(ids, **kwargs)
             return time.perf_counter() - t0, time.process_time() - c0, out
 
     return torch, one_pass
@@ -59,9 +81,9 @@ def _checksum(out) -> float:
     return round(float(hidden.double().abs().mean()), 6)
 
 
-def _emit(impl: str, args, times: list[float], cpus: list[float], checksum: float, **extra) -> dict:
+def _emit(impl: str, arch: str, args, times: list[float], cpus: list[float], checksum: float, **extra) -> dict:
     return common.emit(
-        "forward", impl, round(statistics.median(times), 5), "s", better="lower",
+        "forward", impl, round(statistics.median(times), 5), "s", better="lower", model=arch,
         batch=args.batch, seq=args.seq, warmup=args.warmup, repeats=len(times),
         cpu_s=round(statistics.median(cpus) / common.NUM_THREADS, 5),
         min_s=round(min(times), 5), max_s=round(max(times), 5), threads=common.NUM_THREADS,
@@ -70,17 +92,22 @@ def _emit(impl: str, args, times: list[float], cpus: list[float], checksum: floa
     )
 
 
+def _models(args) -> list[str]:
+    return args.models.split(",") if args.models else installed_archs()
+
+
 def measure(args) -> None:
-    torch, one_pass = _setup(args.impl, args)
-    if args.serve:
-        return _serve(one_pass)
-    times, cpus = [], []
-    for i in range(args.warmup + args.repeats):
-        wall, cpu, out = one_pass()
-        if i >= args.warmup:
-            times.append(wall)
-            cpus.append(cpu)
-    _emit(args.impl, args, times, cpus, _checksum(out))
+    if args.serve:  # one architecture: the parent starts a server per architecture
+        return _serve(_setup(args.impl, args.models, args)[1])
+    for arch in _models(args):
+        _, one_pass = _setup(args.impl, arch, args)
+        times, cpus = [], []
+        for i in range(args.warmup + args.repeats):
+            wall, cpu, out = one_pass()
+            if i >= args.warmup:
+                times.append(wall)
+                cpus.append(cpu)
+        _emit(args.impl, arch, args, times, cpus, _checksum(out))
 
 
 def _serve(one_pass) -> None:
@@ -94,10 +121,17 @@ def _serve(one_pass) -> None:
 
 
 def interleaved(args, impls: list[str]) -> list[dict]:
-    """One server process per implementation, each holding its model; the parent asks
-    them for one pass in turn (the others wait, idle), round after round."""
+    """Per architecture, one server process per implementation, each holding its model;
+    the parent asks them for one pass in turn (the others wait, idle), round after round."""
+    records = []
+    for arch in _models(args):
+        records += _interleaved_arch(args, impls, arch)
+    return records
+
+
+def _interleaved_arch(args, impls: list[str], arch: str) -> list[dict]:
     script = str(Path(__file__).resolve())
-    forwarded = [f"--batch={args.batch}", f"--seq={args.seq}"]
+    forwarded = [f"--batch={args.batch}", f"--seq={args.seq}", f"--models={arch}"]
     servers, errors = {}, {}
     for impl in impls:  # started one at a time, so that loading does not overlap
         proc = subprocess.Popen([common.PY, script, "--impl", impl, "--serve", *forwarded], stdin=subprocess.PIPE,
@@ -131,14 +165,24 @@ def interleaved(args, impls: list[str]) -> list[dict]:
     records = []
     for impl in impls:
         if impl in errors:
-            records.append(common.emit("forward", impl, None, "s", error=errors[impl]))
+            records.append(common.emit("forward", impl, None, "s", model=arch, error=errors[impl]))
         else:
             times, cpus, checksum = samples[impl]
-            records.append(_emit(impl, args, times, cpus, checksum, interleaved=True))
+            records.append(_emit(impl, arch, args, times, cpus, checksum, interleaved=True))
     return records
 
 
+def prepare() -> None:
+    installed = installed_archs()
+    if "bert-base" in installed:
+        common.ensure_checkpoint()
+    if "gpt2-124M" in installed:
+        common.ensure_gpt2_checkpoints()
+
+
 def add_args(parser) -> None:
+    parser.add_argument("--models", default="", help=f"comma-separated, of {', '.join(ARCHS)} "
+                                                     "(default: every installed one)")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=3)
@@ -147,4 +191,4 @@ def add_args(parser) -> None:
 
 
 if __name__ == "__main__":
-    common.main("forward", measure, add_args=add_args, prepare=common.ensure_checkpoint, interleaved=interleaved)
+    common.main("forward", measure, add_args=add_args, prepare=prepare, interleaved=interleaved)

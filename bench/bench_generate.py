@@ -4,11 +4,19 @@ Cases: a gpt2-124M-sized random GPT-2 (12 layers, 768 wide, 12 heads, vocab 5025
 fp32) and a tiny one (2 layers, 64 wide, vocab 1000), where the per-step overhead of the
 generation loop dominates; batch 1 and 8; 64 new tokens after a 16-token prompt,
 min_new_tokens = max_new_tokens and no eos token, so every run makes all 64 steps.
-torch.set_num_threads(2), torch.inference_mode inside generate, one warm-up run, then
-the median of 3 (gpt2-124M) or 7 (tiny) runs; each library runs in its own subprocess,
-in alternating rounds (3 by default), and the value is the median over the rounds. Both libraries load the same checkpoints
-(bench/.cache/gpt2-*-random, written once by plugformers' save_pretrained) and must
-generate the same tokens (checked).
+torch.set_num_threads(2), torch.inference_mode inside generate. Both libraries load the
+same checkpoints (bench/.cache/gpt2-*-random, written once by plugformers'
+save_pretrained) and must generate the same tokens (checked).
+
+Run without --impl, each library is a server subprocess holding its models, and the
+runs are taken in turn: per case one warm-up run each, then rounds of one run per
+library (who goes first alternates), 6 rounds for gpt2-124M and 15 for tiny by default.
+On a shared machine whose load drifts from second to second, this keeps the
+comparison fair where one long run per library would not. The value is batch x 64 /
+the median wall time; "paired" is the median over the rounds of the per-round ratio.
+
+Figure "generate_tokens_per_cpu_s": the same, per second of CPU time (user + sys, both
+threads), which other processes disturb less than wall time.
 
 Figure "generate_bandwidth_fraction" (plugformers only): batch-1 decoding of a model
 this size is bound by reading every weight once per token. The time to read all the
@@ -16,17 +24,21 @@ weights once (a sum over every parameter, median of 5) gives the memory bandwidt
 the implied maximum tokens/s at batch 1; the value is plugformers' batch-1 tokens/s as a
 fraction of that bound.
 
-    python bench/bench_generate.py                       # both, alternating subprocesses, 3 rounds
+    python bench/bench_generate.py                       # both libraries, runs in turn
     python bench/bench_generate.py --impl plugformers    # one, in-process
-    options: --models gpt2-124M,tiny --batches 1,8 --repeats N --threads 2 --rounds 3
+    options: --models gpt2-124M,tiny --batches 1,8 --repeats N --threads 2
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,44 +47,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 IMPLS = ("plugformers", "transformers")
-MODELS = {
-    "gpt2-124M": dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12),
-    "tiny": dict(vocab_size=1000, n_positions=128, n_embd=64, n_layer=2, n_head=2),
-}
+MODELS = common.GPT2_MODELS
 PROMPT_LEN, NEW_TOKENS = 16, 64
-REPEATS = {"gpt2-124M": 3, "tiny": 7}
+REPEATS = {"gpt2-124M": 6, "tiny": 15}
 # Targets: plugformers / transformers tokens per second.
 TARGETS = {("gpt2-124M", 1): 1.1, ("gpt2-124M", 8): 1.2, ("tiny", 1): 2.0, ("tiny", 8): 2.0}
 
 
-def _checkpoint(model: str) -> Path:
-    return common.CACHE / f"gpt2-{model}-random"
-
-
-def make_checkpoints() -> None:
-    """Write the random checkpoints once (in a child process: the parent stays light)."""
-    torch = common.setup_torch()
-    from plugformers import GPT2Config, GPT2LMHeadModel
-
-    for i, (name, values) in enumerate(MODELS.items()):
-        folder = _checkpoint(name)
-        if (folder / ".complete").exists():
-            continue
-        torch.manual_seed(i)
-        GPT2LMHeadModel(GPT2Config(**values, bos_token_id=None, eos_token_id=None)).save_pretrained(folder)
-        (folder / ".complete").touch()
-
-
-def prepare() -> None:
-    if all((_checkpoint(m) / ".complete").exists() for m in MODELS):
-        return
-    proc = common.run_python([str(Path(__file__).resolve()), "--make-checkpoints"], timeout=900)
-    if proc.returncode != 0:
-        raise RuntimeError(f"making the benchmark checkpoints failed:\n{proc.stderr[-3000:]}")
-
-
 def _load(impl: str, model: str):
-    folder = str(_checkpoint(model))
+    folder = str(common.gpt2_checkpoint(model))
     if impl == "plugformers":
         from plugformers import AutoModelForCausalLM
     else:
@@ -94,69 +77,126 @@ def _read_all_weights(torch, model) -> tuple[float, int]:
     return statistics.median(times[1:]), nbytes
 
 
+def _inputs(torch, name: str, batch: int):
+    ids = torch.randint(0, MODELS[name]["vocab_size"], (batch, PROMPT_LEN), generator=torch.Generator().manual_seed(batch))
+    kwargs = dict(attention_mask=torch.ones_like(ids), max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS,
+                  eos_token_id=None, pad_token_id=None, do_sample=False)
+    return ids, kwargs
+
+
+def _one_run(model, ids, kwargs) -> tuple[float, float, object]:
+    """(wall s, CPU s, tokens) of one generate() call."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = model.generate(ids, **kwargs)
+    return time.perf_counter() - t0, time.process_time() - c0, out
+
+
+def _sha(out) -> str:
+    return hashlib.sha1(out.numpy().tobytes()).hexdigest()[:12]
+
+
+def _case_records(impl: str, name: str, batch: int, times: list[float], cpu: list[float], sha: str,
+                  **extra) -> list[dict]:
+    """The two records of one case: tokens per second of wall time, and of CPU time."""
+    tokens = batch * NEW_TOKENS
+    target = TARGETS.get((name, batch))
+    load = round(os.getloadavg()[0], 2)
+    return [
+        {"figure": "generate_tokens_per_s", "impl": impl, "value": round(tokens / statistics.median(times), 2),
+         "unit": "tokens/s", "better": "higher", "model": name, "batch": batch, "prompt": PROMPT_LEN,
+         "new_tokens": NEW_TOKENS, "repeats": len(times), "min_s": round(min(times), 4),
+         "max_s": round(max(times), 4), "cpu_s": round(statistics.median(cpu), 4),
+         "best_tokens_per_s": round(tokens / min(times), 2), "threads": common.NUM_THREADS, "tokens_sha1": sha,
+         **({"target": {"min": target, "vs": "transformers"}} if impl == "plugformers" and target else {}),
+         **extra, "loadavg_1m": load},
+        {"figure": "generate_tokens_per_cpu_s", "impl": impl, "value": round(tokens / statistics.median(cpu), 2),
+         "unit": "tokens/s", "better": "higher", "model": name, "batch": batch, "repeats": len(cpu),
+         "loadavg_1m": load},
+    ]
+
+
+def _emit_bandwidth(torch, model, tokens_b1: float) -> None:
+    seconds, nbytes = _read_all_weights(torch, model)
+    bound = 1.0 / seconds
+    common.emit(
+        "generate_bandwidth_fraction", "plugformers", round(tokens_b1 / bound, 3), "x", better="higher",
+        model="gpt2-124M", batch=1, weights_bytes=nbytes, read_s=round(seconds, 5),
+        gb_per_s=round(nbytes / seconds / 1e9, 2), max_tokens_per_s=round(bound, 2), tokens_per_s=round(tokens_b1, 2),
+    )
+
+
 def measure(args) -> None:
     torch = common.setup_torch(args.threads)
+    if args.serve:
+        return _serve(torch, args)
     impl = args.impl
     for name in args.models.split(","):
         model = _load(impl, name)
-        vocab = MODELS[name]["vocab_size"]
         tokens_b1 = None
         for batch in (int(b) for b in args.batches.split(",")):
-            ids = torch.randint(0, vocab, (batch, PROMPT_LEN), generator=torch.Generator().manual_seed(batch))
-            kwargs = dict(attention_mask=torch.ones_like(ids), max_new_tokens=NEW_TOKENS,
-                          min_new_tokens=NEW_TOKENS, eos_token_id=None, pad_token_id=None, do_sample=False)
+            ids, kwargs = _inputs(torch, name, batch)
             out = model.generate(ids, **kwargs)  # warm-up
             assert out.shape == (batch, PROMPT_LEN + NEW_TOKENS), out.shape
             times, cpu = [], []
             for _ in range(args.repeats or REPEATS[name]):
-                t0, c0 = time.perf_counter(), time.process_time()
-                model.generate(ids, **kwargs)
-                times.append(time.perf_counter() - t0)
-                cpu.append(time.process_time() - c0)
-            value = batch * NEW_TOKENS / statistics.median(times)
+                wall, used, _ = _one_run(model, ids, kwargs)
+                times.append(wall)
+                cpu.append(used)
             if batch == 1:
-                tokens_b1 = value
-            target = TARGETS.get((name, batch))
-            common.emit(
-                "generate_tokens_per_s", impl, round(value, 2), "tokens/s", better="higher", model=name, batch=batch,
-                prompt=PROMPT_LEN, new_tokens=NEW_TOKENS, repeats=len(times),
-                min_s=round(min(times), 4), max_s=round(max(times), 4), cpu_s=round(statistics.median(cpu), 4),
-                best_tokens_per_s=round(batch * NEW_TOKENS / min(times), 2), threads=torch.get_num_threads(),
-                tokens_sha1=hashlib.sha1(out.numpy().tobytes()).hexdigest()[:12],
-                **({"target": {"min": target, "vs": "transformers"}} if impl == "plugformers" and target else {}),
-            )
+                tokens_b1 = NEW_TOKENS / statistics.median(times)
+            for record in _case_records(impl, name, batch, times, cpu, _sha(out)):
+                print(json.dumps(record), flush=True)
         if impl == "plugformers" and name == "gpt2-124M" and tokens_b1:
-            seconds, nbytes = _read_all_weights(torch, model)
-            bound = 1.0 / seconds
-            common.emit(
-                "generate_bandwidth_fraction", impl, round(tokens_b1 / bound, 3), "x", better="higher", model=name,
-                batch=1, weights_bytes=nbytes, read_s=round(seconds, 5), gb_per_s=round(nbytes / seconds / 1e9, 2),
-                max_tokens_per_s=round(bound, 2), tokens_per_s=round(tokens_b1, 2),
-            )
+            _emit_bandwidth(torch, model, tokens_b1)
         del model
+
+
+def _serve(torch, args) -> None:
+    """Lock-step mode for run_all(): the models stay loaded; each request line (JSON:
+    {"model", "batch"}, or {"bandwidth": tokens_per_s}) runs one generate() call (or
+    the weight read) and answers with one JSON line (for the weight read, its record)."""
+    models = {name: _load(args.impl, name) for name in args.models.split(",")}
+    inputs = {}
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        if "bandwidth" in request:
+            _emit_bandwidth(torch, models["gpt2-124M"], request["bandwidth"])
+            continue
+        key = (request["model"], request["batch"])
+        if key not in inputs:
+            inputs[key] = _inputs(torch, *key)
+        wall, cpu, out = _one_run(models[key[0]], *inputs[key])
+        print(json.dumps({"wall": wall, "cpu": cpu, "sha": _sha(out), "shape": list(out.shape)}), flush=True)
 
 
 def add_args(parser) -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--batches", default="1,8")
-    parser.add_argument("--repeats", type=int, default=0, help="runs per case (default: 3 for gpt2-124M, 7 tiny)")
+    parser.add_argument("--repeats", type=int, default=0,
+                        help="runs (rounds) per case (default: 6 for gpt2-124M, 15 for tiny)")
     parser.add_argument("--threads", type=int, default=common.NUM_THREADS, help="torch threads (default 2)")
+    parser.add_argument("--serve", action="store_true", help="internal: lock-step server for the interleaved run")
 
 
 def summary(records: list[dict]) -> None:
-    speed = {(r["impl"], r.get("model"), r.get("batch")): r for r in records
-             if r.get("figure") == "generate_tokens_per_s" and r.get("value")}
+    speed = {(r["figure"], r["impl"], r.get("model"), r.get("batch")): r for r in records if r.get("value")}
     for name in MODELS:
         for batch in (1, 8):
-            ours, theirs = speed.get(("plugformers", name, batch)), speed.get(("transformers", name, batch))
-            if ours and theirs:
-                ratio = ours["value"] / theirs["value"]
-                best = ours.get("best_tokens_per_s", 0) / (theirs.get("best_tokens_per_s") or 1)
-                target = TARGETS.get((name, batch))
-                verdict = f"; target >= {target}: {'met' if ratio >= target else 'MISSED'}" if target else ""
-                print(f"# generate {name} batch {batch}: plugformers {ours['value']:.1f} tokens/s, transformers "
-                      f"{theirs['value']:.1f} tokens/s, ratio {ratio:.2f} (best runs: {best:.2f}){verdict}",
-                      flush=True)
+            ours = speed.get(("generate_tokens_per_s", "plugformers", name, batch))
+            theirs = speed.get(("generate_tokens_per_s", "transformers", name, batch))
+            if not (ours and theirs):
+                continue
+            ratio = ours["value"] / theirs["value"]
+            cpu = [speed.get(("generate_tokens_per_cpu_s", impl, name, batch)) for impl in IMPLS]
+            cpu_ratio = f", per CPU second {cpu[0]['value'] / cpu[1]['value']:.2f}" if all(cpu) else ""
+            paired = f", paired {ours['paired_ratio']:.2f}" if "paired_ratio" in ours else ""
+            best = ours.get("best_tokens_per_s", 0) / (theirs.get("best_tokens_per_s") or 1)
+            target = TARGETS.get((name, batch))
+            verdict = f"; target >= {target}: {'met' if ratio >= target else 'MISSED'}" if target else ""
+            print(f"# generate {name} batch {batch}: plugformers {ours['value']:.1f} tokens/s, transformers "
+                  f"{theirs['value']:.1f} tokens/s, ratio {ratio:.2f}{paired}{cpu_ratio} (best runs: {best:.2f})"
+                  f"{verdict}", flush=True)
     for r in records:
         if r.get("figure") == "generate_bandwidth_fraction":
             print(f"# weights read at {r['gb_per_s']} GB/s: at most {r['max_tokens_per_s']} tokens/s at batch 1; "
@@ -165,51 +205,97 @@ def summary(records: list[dict]) -> None:
             print(f"# {r['impl']}: ERROR {r['error']}", flush=True)
 
 
+class _Server:
+    """One implementation's --serve subprocess (its stderr goes to a temporary file, so
+    that a chatty library cannot fill a pipe and stall)."""
+
+    def __init__(self, impl: str, args) -> None:
+        self.impl = impl
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            [common.PY, str(Path(__file__).resolve()), "--impl", impl, "--serve", f"--models={args.models}",
+             f"--threads={args.threads}"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
+            env=common.bench_env(), cwd=common.REPO,
+        )
+        if not self.proc.stdout.readline().startswith("{"):
+            self.fail("did not start")
+
+    def ask(self, request: dict) -> dict:
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line.startswith("{"):
+            self.fail("stopped answering")
+        return json.loads(line)
+
+    def fail(self, what: str) -> None:
+        self.proc.kill()
+        code = self.proc.wait()
+        self.stderr.seek(0)
+        raise RuntimeError(f"{self.impl} server {what} (exit {code}): {self.stderr.read()[-2000:]}")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        self.proc.wait(timeout=120)
+        self.stderr.close()
+
+
 def run_all(argv: list[str]) -> None:
-    """Both libraries, alternating: round r runs one subprocess per library (the order
-    flips every round), each measuring every case; a case's value is the median over
-    the rounds. On a shared machine whose load drifts, alternating keeps the comparison
-    fair where one long run per library would not."""
+    """Both libraries in turn, run by run (see the module docstring); prints the records
+    and the summary."""
     import argparse
 
     parser = argparse.ArgumentParser(description="benchmark: generate")
     parser.add_argument("--impls", default=",".join(IMPLS))
-    parser.add_argument("--rounds", type=int, default=3)
-    args, passthrough = parser.parse_known_args(argv)
-    prepare()
+    add_args(parser)
+    args = parser.parse_args(argv)
+    common.ensure_gpt2_checkpoints()
     impls = args.impls.split(",")
-    rounds: dict[tuple, list[dict]] = {}
-    errors = []
-    for r in range(args.rounds):
-        for impl in impls if r % 2 == 0 else impls[::-1]:
-            for record in common.run_impl(__file__, impl, passthrough, timeout=1800):
-                if record.get("error"):
-                    errors.append(record)
-                    continue
-                rounds.setdefault((record["figure"], impl, record.get("model"), record.get("batch")), []).append(record)
-    records = []
-    for runs in rounds.values():
-        final = dict(runs[-1])
-        final["value"] = round(statistics.median(x["value"] for x in runs), 3)
-        final["rounds"] = [x["value"] for x in runs]
-        if "best_tokens_per_s" in final:  # the least disturbed run of all rounds
-            final["best_tokens_per_s"] = max(x["best_tokens_per_s"] for x in runs)
-        for key in ("gb_per_s", "max_tokens_per_s", "tokens_per_s", "cpu_s"):
-            if key in final:
-                final[key] = round(statistics.median(x[key] for x in runs), 3)
-        final.pop("loadavg_1m", None)
-        final["loadavg_1m"] = [x.get("loadavg_1m") for x in runs]
-        records.append(final)
-    records += errors
+    servers: dict[str, _Server] = {}
+    records: list[dict] = []
+    try:
+        for impl in impls:  # started one at a time, so that loading does not overlap
+            servers[impl] = _Server(impl, args)
+        tokens_b1 = None
+        for name in args.models.split(","):
+            for batch in (int(b) for b in args.batches.split(",")):
+                case = {"model": name, "batch": batch}
+                shas = {impl: servers[impl].ask(case)["sha"] for impl in impls}  # warm-up
+                samples: dict[str, tuple[list[float], list[float]]] = {impl: ([], []) for impl in impls}
+                for round_ in range(args.repeats or REPEATS[name]):
+                    for impl in impls if round_ % 2 == 0 else impls[::-1]:
+                        reply = servers[impl].ask(case)
+                        assert reply["shape"] == [batch, PROMPT_LEN + NEW_TOKENS], reply
+                        samples[impl][0].append(reply["wall"])
+                        samples[impl][1].append(reply["cpu"])
+                same = len(set(shas.values())) == 1
+                for impl in impls:
+                    times, cpu = samples[impl]
+                    extra = {"same_tokens": same}
+                    if impl == "plugformers" and "transformers" in samples:
+                        extra["paired_ratio"] = round(statistics.median(
+                            theirs / ours for ours, theirs in zip(times, samples["transformers"][0], strict=True)), 3)
+                    records += _case_records(impl, name, batch, times, cpu, shas[impl], interleaved=True, **extra)
+                    if impl == "plugformers" and name == "gpt2-124M" and batch == 1:
+                        tokens_b1 = NEW_TOKENS / statistics.median(times)
+                if not same:
+                    records.append({"figure": "generate_tokens_per_s", "impl": "transformers", "value": None,
+                                    "unit": "", "model": name, "batch": batch,
+                                    "error": f"different tokens: {shas}"})
+        if tokens_b1 and "plugformers" in servers:
+            records.append(servers["plugformers"].ask({"bandwidth": tokens_b1}))
+    finally:
+        for server in servers.values():
+            server.close()
     for record in records:
         print(json.dumps(record), flush=True)
     summary(records)
 
 
 if __name__ == "__main__":
-    if "--make-checkpoints" in sys.argv:
-        make_checkpoints()
-    elif any(a == "--impl" or a.startswith("--impl=") for a in sys.argv[1:]):
+    if any(a == "--impl" or a.startswith("--impl=") for a in sys.argv[1:]):
         common.main("generate", measure, add_args=add_args)
     else:
         run_all(sys.argv[1:])

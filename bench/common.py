@@ -40,6 +40,14 @@ CKPT_PT1 = CACHE / "bert-base-random-pt1"  # pytorch-transformers 1.x: config.js
 IMPLS = ("plugformers", "transformers", "pytorch-transformers")
 NUM_THREADS = 2
 
+# GPT-2 checkpoints (random weights, written once by plugformers' save_pretrained): the
+# gpt2-124M size and a tiny one. bench_generate.py uses both, bench_forward.py the first,
+# with a pytorch-transformers 1.x twin (pytorch_model.bin, 1.x config.json).
+GPT2_MODELS = {
+    "gpt2-124M": dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12),
+    "tiny": dict(vocab_size=1000, n_positions=128, n_embd=64, n_layer=2, n_head=2),
+}
+
 BERT_BASE = dict(
     vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
     intermediate_size=3072, hidden_act="gelu", hidden_dropout_prob=0.1,
@@ -224,6 +232,49 @@ def _make_checkpoint() -> None:
         (CKPT_PT1 / ".complete").touch()
 
 
+def gpt2_checkpoint(name: str, pt1: bool = False) -> Path:
+    """bench/.cache/gpt2-NAME-random, or its pytorch-transformers twin (``pt1``)."""
+    return CACHE / f"gpt2-{name}-random{'-pt1' if pt1 else ''}"
+
+
+def ensure_gpt2_checkpoints() -> None:
+    """Write the GPT2_MODELS checkpoints and the gpt2-124M pytorch-transformers twin
+    once, in a child interpreter (the caller need not import torch)."""
+    needed = [gpt2_checkpoint(name) for name in GPT2_MODELS] + [gpt2_checkpoint("gpt2-124M", pt1=True)]
+    if not all(_done(folder) for folder in needed):
+        proc = run_python([str(Path(__file__).resolve()), "--make-gpt2-checkpoints"], timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"making the GPT-2 benchmark checkpoints failed:\n{proc.stderr[-3000:]}")
+
+
+def _make_gpt2_checkpoints() -> None:
+    import fcntl
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        torch = setup_torch()
+        from plugformers import GPT2Config, GPT2LMHeadModel
+        from safetensors.torch import load_file
+
+        for i, (name, values) in enumerate(GPT2_MODELS.items()):
+            folder = gpt2_checkpoint(name)
+            if _done(folder):
+                continue
+            torch.manual_seed(i)
+            GPT2LMHeadModel(GPT2Config(**values, bos_token_id=None, eos_token_id=None)).save_pretrained(folder)
+            (folder / ".complete").touch()
+        twin = gpt2_checkpoint("gpt2-124M", pt1=True)
+        if not _done(twin):
+            # The same tensors for pytorch-transformers 1.2: a plain state dict (it strips
+            # the "transformer." prefix itself) and a 1.x config.json (n_ctx, no model_type).
+            twin.mkdir(parents=True, exist_ok=True)
+            torch.save(load_file(gpt2_checkpoint("gpt2-124M") / "model.safetensors"), twin / "pytorch_model.bin")
+            values = GPT2_MODELS["gpt2-124M"]
+            (twin / "config.json").write_text(json.dumps({**values, "n_ctx": values["n_positions"]}, indent=2) + "\n")
+            (twin / ".complete").touch()
+
+
 def weights_bytes(folder: Path = CKPT) -> int:
     """Bytes of tensor data in a safetensors checkpoint (from its header)."""
     with open(folder / "model.safetensors", "rb") as f:
@@ -288,8 +339,9 @@ def main(figure: str, measure: Callable[[argparse.Namespace], None], *,
 
 def default_summary(records: list[dict]) -> None:
     by_figure: dict[str, dict[str, dict]] = {}
-    for r in records:
-        by_figure.setdefault(r["figure"], {})[r["impl"]] = r
+    for r in records:  # one line per figure, and per model where records name one
+        label = f"{r['figure']} ({r['model']})" if r.get("model") else r["figure"]
+        by_figure.setdefault(label, {})[r["impl"]] = r
     for figure, rows in by_figure.items():
         parts = []
         base = rows.get("plugformers", {}).get("value")
@@ -306,5 +358,7 @@ def default_summary(records: list[dict]) -> None:
 if __name__ == "__main__":
     if "--make-checkpoint" in sys.argv:
         _make_checkpoint()
+    elif "--make-gpt2-checkpoints" in sys.argv:
+        _make_gpt2_checkpoints()
     else:
         print(__doc__)

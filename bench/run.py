@@ -134,9 +134,10 @@ def _row_label(record: dict, records: list[dict]) -> str:
     the records of that figure (bench_generate.py prints one per model and batch)."""
     same = [r for r in records if r["figure"] == record["figure"]]
     keys = [k for k in _CASE_KEYS if len({json.dumps(r.get(k)) for r in same}) > 1]
-    if not keys:
-        return record["figure"]
-    return record["figure"] + " (" + ", ".join(f"{k} {record.get(k)}" for k in keys) + ")"
+    label = record["figure"]
+    if keys:
+        label += " (" + ", ".join(f"{k} {record.get(k)}" for k in keys) + ")"
+    return label + (" (cpu)" if record.get("cpu_twin") else "")
 
 
 def table(records: list[dict]) -> tuple[str, list[str]]:
@@ -146,7 +147,7 @@ def table(records: list[dict]) -> tuple[str, list[str]]:
     for r in records:
         expanded.append(r)
         if r.get("cpu_s") is not None and r.get("unit") == "s":  # the same figure in CPU time
-            expanded.append({**r, "figure": r["figure"] + " (cpu)", "value": r["cpu_s"]})
+            expanded.append({**r, "value": r["cpu_s"], "cpu_twin": True})
     for r in expanded:
         figures.setdefault(_row_label(r, expanded), {})[r["impl"]] = r
     impls = list(common.IMPLS)
