@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +27,7 @@ import torch.nn.functional as F
 from plugformers.cache import KVCache
 from plugformers.layers import (
     SequenceSummary,
+    all_set,
     attend,
     causal_lm_loss,
     check_input_ids,
@@ -200,24 +200,12 @@ class GPT2MLP(nn.Module):
         super().__init__()
         self.c_fc = Conv1D(config.n_embd, inner_dim)
         self.c_proj = Conv1D(inner_dim, config.n_embd, residual=True)
-        self.act = _activation(config.activation_function)
+        self.act = get_activation(config.activation_function)
         self.dropout = nn.Dropout(config.resid_pdrop)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         hidden_states = self.c_proj(self.act(self.c_fc(hidden_states)))
         return self.dropout(hidden_states) if self.training else hidden_states
-
-
-def _gelu_tanh(x: torch.Tensor) -> torch.Tensor:
-    return F.gelu(x, approximate="tanh")
-
-
-def _activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``config.activation_function``. GPT-2's own "gelu_new" (the tanh approximation)
-    runs as PyTorch's single gelu kernel: the same function to within float rounding
-    (outputs stay within 1e-5 of transformers'), one pass over the activations instead
-    of eight elementwise operations."""
-    return _gelu_tanh if name == "gelu_new" else get_activation(name)
 
 
 class GPT2Block(nn.Module):
@@ -307,10 +295,10 @@ def _self_attention_mask(
             # A decoding step: the new token may see every kept key, so only padding is masked.
             # On the CPU, reading whether there is any costs less than the masked kernel; on an
             # accelerator that read would wait for the device, so the mask goes in as it is.
-            if keep.device.type == "cpu" and bool(keep.all()):
+            if keep.device.type == "cpu" and all_set(keep):
                 return None, False
             return keep[:, None, None, :], False  # (batch, 1, 1, k)
-        if not bool(keep.all()):  # one check per multi-token pass (a prompt), never per decoding step
+        if not all_set(keep):  # one check per multi-token pass (a prompt), never per decoding step
             causal = torch.ones(q_len, k_len, dtype=torch.bool, device=device).tril(past_length)  # (q, k)
             return causal & keep[:, None, None, :], False  # (batch, 1, q, k)
     if q_len == 1:
@@ -321,8 +309,8 @@ def _self_attention_mask(
 
 
 def _check_positions(position_ids: torch.Tensor, n_positions: int) -> None:
-    if position_ids.numel() == 0 or position_ids.device.type == "meta":
-        return
+    if position_ids.numel() == 0 or position_ids.device.type == "meta" or torch.compiler.is_compiling():
+        return  # compiled: reading the positions would break the graph
     low, high = (int(x) for x in torch.aminmax(position_ids))
     if low < 0 or high >= n_positions:
         raise ValueError(
