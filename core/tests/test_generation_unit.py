@@ -385,3 +385,10 @@ def test_from_pretrained_and_save_pretrained_carry_generation_config_json(toylm,
     assert ToyLMForCausalLM.can_generate() and not ToyLMModel.can_generate()
     # A base model has no generation config to read or write.
     assert not hasattr(ToyLMModel.from_pretrained(tmp_path / "plain"), "generation_config")
+
+
+def test_an_eos_outside_the_vocabulary_is_never_produced_nor_an_error(toylm):
+    # Checkpoints do this (a small model keeping GPT-2's eos 50256); transformers ignores such an eos too.
+    out = toylm.generate(PROMPT, attention_mask=MASK, max_new_tokens=4, min_new_tokens=4, eos_token_id=[5000, 3])
+    assert out.shape == (2, 9)
+    assert not (out[:, 5:] == 3).any()  # the in-vocabulary eos is still held back by min_new_tokens

@@ -596,8 +596,8 @@ def _no_repeat_ngram(size: int) -> Processor:
 
 def _min_length(min_length: int, eos: torch.Tensor) -> Processor:
     def apply(ids: torch.Tensor, n: int, scores: torch.Tensor) -> torch.Tensor:
-        if n < min_length:
-            scores = scores.index_fill(1, eos, float("-inf"))
+        if n < min_length:  # an eos id outside the vocabulary can never be produced: nothing to suppress
+            scores = scores.index_fill(1, eos[eos < scores.shape[1]], float("-inf"))
         return scores
 
     return apply
