@@ -51,3 +51,21 @@ def test_compiles_as_one_graph_and_matches_eager(model_type, head):
     assert len(got) == len(expected) > 0
     for a, b in zip(got, expected):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_generate_with_a_compiled_forward_gives_the_eager_tokens():
+    """The compiled path of generation: compile the forward (dynamic shapes, since the
+    cache grows by one position a step); generate() then runs it, prefill and steps."""
+    torch._dynamo.reset()
+    model = tiny_model("gpt2", "causal-lm").eval()
+    prompt = torch.tensor([[5, 17, 42, 8, 3], [0, 0, 9, 30, 77]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [0, 0, 1, 1, 1]])
+    expected = model.generate(prompt, attention_mask=mask, max_new_tokens=6, min_new_tokens=6)
+    model.forward = torch.compile(model.forward, dynamic=True, fullgraph=True)
+    try:
+        got = model.generate(prompt, attention_mask=mask, max_new_tokens=6, min_new_tokens=6)
+        beams = model.generate(prompt, attention_mask=mask, max_new_tokens=6, num_beams=3)
+    finally:
+        del model.forward
+    assert torch.equal(got, expected)
+    assert torch.equal(beams, model.generate(prompt, attention_mask=mask, max_new_tokens=6, num_beams=3))
