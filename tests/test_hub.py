@@ -171,3 +171,14 @@ def test_safetensors_preferred_and_shards_fetched_one_by_one(tmp_path, monkeypat
         assert sorted(name for name in got if name.startswith("model-")) == shards  # each shard, once
         assert "pytorch_model.bin" not in got
         assert (tmp_path / "hf-home" / "hub" / "models--org--sharded").is_dir()
+
+
+def test_token_is_sent_to_the_hub(hub, tmp_path):
+    def file_requests():  # huggingface_hub makes calls of its own (api/...); these are the checkpoint's
+        return [auth for (_, path), auth in zip(hub.requests, hub.authorizations) if "/resolve/" in path]
+
+    AutoConfig.from_pretrained("org/tiny-bert", cache_dir=tmp_path / "cache", token="hf_test_secret")
+    assert file_requests() and set(file_requests()) == {"Bearer hf_test_secret"}
+    seen = len(file_requests())
+    AutoConfig.from_pretrained("org/tiny-bert", cache_dir=tmp_path / "other", token=False)  # token=False: none sent
+    assert file_requests()[seen:] and set(file_requests()[seen:]) == {None}

@@ -43,6 +43,7 @@ class HubServer:
         }
         self.downloads: Counter[str] = Counter()  # "repo/revision/path" -> full GETs
         self.requests: list[tuple[str, str]] = []
+        self.authorizations: list[str | None] = []  # the Authorization header of each request
         self.cuts: Counter[str] = Counter()  # "repo/revision/path" -> GETs still to cut short
         self._host = host
         self._server: ThreadingHTTPServer | None = None
@@ -124,6 +125,7 @@ class HubServer:
             def _serve(self) -> None:
                 path = unquote(urlparse(self.path).path).lstrip("/")
                 hub.requests.append((self.command, path))
+                hub.authorizations.append(self.headers.get("Authorization"))
                 if path.startswith("api/models/"):
                     return self._api(path)
                 repo, sep, rest = path.partition("/resolve/")
