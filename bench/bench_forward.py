@@ -1,5 +1,6 @@
 """Figure "forward": the base model's forward latency, for every installed architecture
-the benchmark knows (ARCHS): bert-base (BertModel) and gpt2-124M (GPT2Model), from cached
+the benchmark knows (ARCHS): bert-base (BertModel), gpt2-124M (GPT2Model) and
+distilbert-base (DistilBertModel: 6 layers, 768 wide; the example plugin), from cached
 random checkpoints that give every implementation the same weights; eval mode,
 torch.inference_mode, a batch of 8 x 128 tokens with an all-ones attention mask, fp32,
 torch.set_num_threads(2) (pytorch-transformers' GPT2Model takes no mask and gets none).
@@ -38,6 +39,8 @@ ARCHS = {
                       if impl == "pytorch-transformers" else common.CKPT),
     "gpt2-124M": dict(plugin="gpt2", cls="GPT2Model", folder=lambda impl: common.gpt2_checkpoint(
         "gpt2-124M", pt1=impl == "pytorch-transformers")),
+    "distilbert-base": dict(plugin="distilbert", cls="DistilBertModel", folder=lambda impl: common.DISTILBERT_CKPT_PT1
+                            if impl == "pytorch-transformers" else common.DISTILBERT_CKPT),
 }
 
 
@@ -178,6 +181,8 @@ def prepare() -> None:
         common.ensure_checkpoint()
     if "gpt2-124M" in installed:
         common.ensure_gpt2_checkpoints()
+    if "distilbert-base" in installed:
+        common.ensure_distilbert_checkpoint()
 
 
 def add_args(parser) -> None:

@@ -55,6 +55,13 @@ BERT_BASE = dict(
     initializer_range=0.02, layer_norm_eps=1e-12,
 )
 
+# DistilBERT (the example plugin in examples/plugformers-distilbert), distilbert-base-sized.
+DISTILBERT_BASE = dict(vocab_size=30522, max_position_embeddings=512, sinusoidal_pos_embds=False, n_layers=6,
+                       n_heads=12, dim=768, hidden_dim=3072, dropout=0.1, attention_dropout=0.1,
+                       activation="gelu", initializer_range=0.02)
+DISTILBERT_CKPT = CACHE / "distilbert-base-random"
+DISTILBERT_CKPT_PT1 = CACHE / "distilbert-base-random-pt1"
+
 
 # ---------------------------------------------------------------------- environment
 
@@ -275,6 +282,38 @@ def _make_gpt2_checkpoints() -> None:
             (twin / ".complete").touch()
 
 
+def ensure_distilbert_checkpoint() -> None:
+    """bench/.cache/distilbert-base-random (transformers' save_pretrained) and its
+    pytorch-transformers twin, once, in a child interpreter."""
+    if not (_done(DISTILBERT_CKPT) and _done(DISTILBERT_CKPT_PT1)):
+        proc = run_python([str(Path(__file__).resolve()), "--make-distilbert-checkpoint"], timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"making the DistilBERT benchmark checkpoint failed:\n{proc.stderr[-3000:]}")
+
+
+def _make_distilbert_checkpoint() -> None:
+    import fcntl
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _done(DISTILBERT_CKPT) and _done(DISTILBERT_CKPT_PT1):
+            return
+        torch = setup_torch()
+        import transformers
+        from safetensors.torch import load_file
+
+        torch.manual_seed(2)
+        transformers.DistilBertModel(transformers.DistilBertConfig(**DISTILBERT_BASE)).save_pretrained(
+            DISTILBERT_CKPT, safe_serialization=True)
+        (DISTILBERT_CKPT / ".complete").touch()
+        # pytorch-transformers 1.2: the same tensors in pytorch_model.bin, a 1.x config.json.
+        DISTILBERT_CKPT_PT1.mkdir(parents=True, exist_ok=True)
+        torch.save(load_file(DISTILBERT_CKPT / "model.safetensors"), DISTILBERT_CKPT_PT1 / "pytorch_model.bin")
+        (DISTILBERT_CKPT_PT1 / "config.json").write_text(json.dumps(DISTILBERT_BASE, indent=2) + "\n")
+        (DISTILBERT_CKPT_PT1 / ".complete").touch()
+
+
 def weights_bytes(folder: Path = CKPT) -> int:
     """Bytes of tensor data in a safetensors checkpoint (from its header)."""
     with open(folder / "model.safetensors", "rb") as f:
@@ -360,5 +399,7 @@ if __name__ == "__main__":
         _make_checkpoint()
     elif "--make-gpt2-checkpoints" in sys.argv:
         _make_gpt2_checkpoints()
+    elif "--make-distilbert-checkpoint" in sys.argv:
+        _make_distilbert_checkpoint()
     else:
         print(__doc__)
