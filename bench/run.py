@@ -17,8 +17,10 @@ import importlib.metadata as md
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -202,6 +204,27 @@ def table(records: list[dict]) -> tuple[str, list[str]]:
     return "\n".join(lines), verdicts
 
 
+class LoadSampler(threading.Thread):
+    """The 1-minute load average every 15 s while the benchmarks run (other processes
+    on a shared machine inflate wall times; the report says how busy it was)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[float] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.samples.append(os.getloadavg()[0])
+            self.stop.wait(15)
+
+    def summary(self) -> str:
+        if not self.samples:
+            return "n/a"
+        return (f"min {min(self.samples):.2f}, median {statistics.median(self.samples):.2f}, "
+                f"max {max(self.samples):.2f} ({len(self.samples)} samples, 1-minute average)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the raw JSON lines, no table")
@@ -212,6 +235,8 @@ def main() -> None:
     skip = set(filter(None, args.skip.split(",")))
     started = time.perf_counter()
     facts = machine()
+    sampler = LoadSampler()
+    sampler.start()
     common.ensure_checkpoint()
     records, notes = [], []
     for path in (p for p in scripts(only) if p.stem.removeprefix("bench_") not in skip):
@@ -221,6 +246,8 @@ def main() -> None:
         notes.append(note)
         print(f"# {note}", file=sys.stderr, flush=True)
     total = time.perf_counter() - started
+    sampler.stop.set()
+    facts["load average during the run"] = sampler.summary()
     text, verdicts = table(records)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     results = common.BENCH / "results"
@@ -233,6 +260,7 @@ def main() -> None:
                                                                "plugformers-distilbert", "tokenizers")),
         f"Commit: {facts['commit']}; torch threads: {facts['torch threads']}; "
         f"load average at start: {facts['load average at start']}",
+        f"Load average during the run: {facts['load average during the run']}",
         "",
         text,
         "",
