@@ -18,6 +18,7 @@ from collections import Counter
 
 import pytest
 from plugformers.hub import CheckpointNotFoundError
+from plugformers.testing.tokenization import assert_same_encoding, same_outcome
 from plugformers.tokenization_utils import BatchEncoding, PreTrainedTokenizer
 from plugformers_bert.tokenization import BertTokenizer
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
@@ -139,46 +140,6 @@ def minilm(minilm_dir) -> BertTokenizer:
     return BertTokenizer.from_pretrained(minilm_dir)
 
 
-# ------------------------------------------------------------------------------ comparison helpers
-
-
-def assert_same(ours, ref, rows: bool = True) -> None:
-    """Same keys in the same order, same values (lists, numpy arrays or tensors); same word
-    ids, sequence ids and tokens per row."""
-    import numpy as np
-
-    assert list(ours.keys()) == list(ref.keys())
-    for key in ref:
-        a, b = ours[key], ref[key]
-        if hasattr(b, "detach"):
-            assert type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape, key
-            assert bool((a == b).all()), key
-        elif isinstance(b, np.ndarray):
-            assert isinstance(a, np.ndarray) and a.dtype == b.dtype, key
-            np.testing.assert_array_equal(a, b, err_msg=key)
-        else:
-            assert a == b, key
-    if rows and ref.encodings is not None:
-        assert len(ours.encodings) == len(ref.encodings)
-        for i in range(len(ref.encodings)):
-            assert ours.word_ids(i) == ref.word_ids(i)
-            assert ours.sequence_ids(i) == ref.sequence_ids(i)
-            assert ours.tokens(i) == ref.tokens(i)
-
-
-def same_outcome(ours, ref, *args, **kwargs) -> None:
-    """Both tokenizers, called with the same arguments, return the same encoding, or both raise."""
-    try:
-        expected = ref(*args, **kwargs)
-    except BaseException as error:  # the Rust library may panic (PanicException is a BaseException)
-        if isinstance(error, (KeyboardInterrupt, SystemExit)):
-            raise
-        with pytest.raises(ValueError):  # ours explains Rust's truncation errors and panics as ValueError
-            ours(*args, **kwargs)
-        return
-    assert_same(ours(*args, **kwargs), expected)
-
-
 # ------------------------------------------------------------------------------ parity
 
 
@@ -186,7 +147,7 @@ def same_outcome(ours, ref, *args, **kwargs) -> None:
 def test_single_sequences_match(both):
     ours, ref = both
     for text in CORPUS:
-        assert_same(ours(text), ref(text))
+        assert_same_encoding(ours(text), ref(text))
         assert ours.tokenize(text) == ref.tokenize(text), text
         assert ours.encode(text) == ref.encode(text), text
 
@@ -196,8 +157,8 @@ def test_batches_with_every_output_match(both):
     ours, ref = both
     options = dict(padding=True, return_offsets_mapping=True, return_special_tokens_mask=True,
                    return_length=True)
-    assert_same(ours(CORPUS, **options), ref(CORPUS, **options))
-    assert_same(ours(CORPUS), ref(CORPUS))
+    assert_same_encoding(ours(CORPUS, **options), ref(CORPUS, **options))
+    assert_same_encoding(ours(CORPUS), ref(CORPUS))
     a, b = ours(CORPUS[:6], return_offsets_mapping=True), ref(CORPUS[:6], return_offsets_mapping=True)
     for i, text in enumerate(CORPUS[:6]):
         for char in range(len(text)):
@@ -209,9 +170,9 @@ def test_batches_with_every_output_match(both):
 def test_pairs_match(both):
     ours, ref = both
     first, second = zip(*PAIRS, strict=True)
-    assert_same(ours(list(first), list(second), padding=True), ref(list(first), list(second), padding=True))
+    assert_same_encoding(ours(list(first), list(second), padding=True), ref(list(first), list(second), padding=True))
     for a, b in PAIRS[:8]:
-        assert_same(ours(a, b, return_offsets_mapping=True), ref(a, b, return_offsets_mapping=True))
+        assert_same_encoding(ours(a, b, return_offsets_mapping=True), ref(a, b, return_offsets_mapping=True))
         assert ours.encode(a, b) == ref.encode(a, b)
         assert ours.tokenize(a, b) == ref.tokenize(a, b)
 
@@ -259,7 +220,7 @@ def test_pair_truncation_matches(both, strategy):
 def test_padding_modes_match(both, options):
     ours, ref = both
     same_outcome(ours, ref, CORPUS, **options)
-    assert_same(ours(CORPUS[1], **options), ref(CORPUS[1], **options))
+    assert_same_encoding(ours(CORPUS[1], **options), ref(CORPUS[1], **options))
     same_outcome(ours, ref, CORPUS[:7], [p[1] for p in PAIRS[:7]], **options)
 
 
@@ -268,11 +229,11 @@ def test_padding_modes_match(both, options):
 def test_overflowing_tokens_match(both, stride):
     ours, ref = both
     options = dict(truncation=True, max_length=10, stride=stride, return_overflowing_tokens=True)
-    assert_same(ours(CORPUS, **options), ref(CORPUS, **options))
-    assert_same(ours(CORPUS, padding=True, return_tensors="pt", **options),
+    assert_same_encoding(ours(CORPUS, **options), ref(CORPUS, **options))
+    assert_same_encoding(ours(CORPUS, padding=True, return_tensors="pt", **options),
                 ref(CORPUS, padding=True, return_tensors="pt", **options))
     long_text = " ".join(CORPUS)
-    assert_same(ours(long_text, return_offsets_mapping=True, **options),
+    assert_same_encoding(ours(long_text, return_offsets_mapping=True, **options),
                 ref(long_text, return_offsets_mapping=True, **options))
     first, second = [p[0] for p in PAIRS], [p[1] for p in PAIRS]
     pair_options = dict(options, truncation="only_second", max_length=16)
@@ -283,10 +244,10 @@ def test_overflowing_tokens_match(both, stride):
 def test_pretokenized_words_match(both):
     ours, ref = both
     words = [text.split() for text in CORPUS if text.split()]
-    assert_same(ours(words, is_split_into_words=True, padding=True),
+    assert_same_encoding(ours(words, is_split_into_words=True, padding=True),
                 ref(words, is_split_into_words=True, padding=True))
-    assert_same(ours(words[2], is_split_into_words=True), ref(words[2], is_split_into_words=True))
-    assert_same(ours(words[2], words[3], is_split_into_words=True, return_tensors="pt"),
+    assert_same_encoding(ours(words[2], is_split_into_words=True), ref(words[2], is_split_into_words=True))
+    assert_same_encoding(ours(words[2], words[3], is_split_into_words=True, return_tensors="pt"),
                 ref(words[2], words[3], is_split_into_words=True, return_tensors="pt"))
 
 
@@ -345,7 +306,7 @@ def test_added_tokens_change_length_and_ids_like_transformers(fresh):
     assert ours.all_special_tokens == ref.all_special_tokens and ours.all_special_ids == ref.all_special_ids
     assert ours.bos_token_id == ref.bos_token_id
     texts = ["say NewWord and newword2 <ent> hello brand-new", "<s> x <ent>y", "nothing added"]
-    assert_same(ours(texts, texts[::-1], padding=True, return_offsets_mapping=True),
+    assert_same_encoding(ours(texts, texts[::-1], padding=True, return_offsets_mapping=True),
                 ref(texts, texts[::-1], padding=True, return_offsets_mapping=True))
     for ids in ref(texts)["input_ids"]:
         for skip in (False, True):
@@ -356,7 +317,7 @@ def test_added_tokens_change_length_and_ids_like_transformers(fresh):
 def test_explicit_options_override_tokenizer_json(minilm_dir, oracle_module):
     ours = BertTokenizer.from_pretrained(minilm_dir, do_lower_case=False)
     ref = oracle_module.BertTokenizerFast.from_pretrained(minilm_dir, do_lower_case=False)
-    assert_same(ours(CORPUS, padding=True), ref(CORPUS, padding=True))
+    assert_same_encoding(ours(CORPUS, padding=True), ref(CORPUS, padding=True))
     assert ours.do_lower_case is False
 
 
@@ -366,14 +327,14 @@ def test_pad_matches_transformers(both):
     features = [dict(ref(text)) for text in CORPUS[:6]]
     for options in (dict(), dict(padding="max_length", max_length=40), dict(pad_to_multiple_of=8),
                     dict(padding_side="left"), dict(return_tensors="pt")):
-        assert_same(ours.pad([dict(f) for f in features], **options),
+        assert_same_encoding(ours.pad([dict(f) for f in features], **options),
                     ref.pad([dict(f) for f in features], **options), rows=False)
     # transformers leaves a given attention_mask unpadded (ragged) under return_attention_mask=False;
     # here every padded key stays aligned with input_ids
     padded = ours.pad([dict(f) for f in features], return_attention_mask=False)
     assert {len(row) for row in padded["attention_mask"]} == {len(padded["input_ids"][0])}
     single = dict(ref(CORPUS[0]))
-    assert_same(ours.pad(dict(single), padding="max_length", max_length=12),
+    assert_same_encoding(ours.pad(dict(single), padding="max_length", max_length=12),
                 ref.pad(dict(single), padding="max_length", max_length=12), rows=False)
 
 
@@ -381,7 +342,7 @@ def test_pad_matches_transformers(both):
 def test_saved_folder_loads_in_transformers(minilm, tmp_path, oracle_module):
     minilm.save_pretrained(tmp_path)
     ref = oracle_module.AutoTokenizer.from_pretrained(tmp_path)
-    assert_same(minilm(CORPUS, padding=True), ref(CORPUS, padding=True))
+    assert_same_encoding(minilm(CORPUS, padding=True), ref(CORPUS, padding=True))
 
 
 # ------------------------------------------------------------------------------ behaviour

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from plugformers.hub import CheckpointNotFoundError
+from plugformers.testing.tokenization import assert_same_encoding, same_outcome
 from plugformers_gpt2.tokenization import GPT2Tokenizer, GPT2TokenizerFast
 from tokenizers import Tokenizer, decoders, pre_tokenizers, processors, trainers
 from tokenizers.models import BPE
@@ -200,41 +201,6 @@ def gpt2(vocab_dir) -> GPT2Tokenizer:
     return GPT2Tokenizer.from_pretrained(vocab_dir)
 
 
-# ------------------------------------------------------------------------------ comparison helpers
-
-
-def assert_same(ours, ref, rows: bool = True) -> None:
-    """Same keys in the same order, same values (lists or tensors); same word ids, sequence
-    ids and tokens per row."""
-    assert list(ours.keys()) == list(ref.keys())
-    for key in ref:
-        a, b = ours[key], ref[key]
-        if hasattr(b, "detach"):
-            assert type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape, key
-            assert bool((a == b).all()), key
-        else:
-            assert a == b, key
-    if rows and ref.encodings is not None:
-        assert len(ours.encodings) == len(ref.encodings)
-        for i in range(len(ref.encodings)):
-            assert ours.word_ids(i) == ref.word_ids(i)
-            assert ours.sequence_ids(i) == ref.sequence_ids(i)
-            assert ours.tokens(i) == ref.tokens(i)
-
-
-def same_outcome(ours, ref, *args, **kwargs) -> None:
-    """Both tokenizers, called with the same arguments, return the same encoding, or both raise."""
-    try:
-        expected = ref(*args, **kwargs)
-    except BaseException as error:  # the Rust library may panic (PanicException is a BaseException)
-        if isinstance(error, (KeyboardInterrupt, SystemExit)):
-            raise
-        with pytest.raises(ValueError):  # ours explains Rust's truncation errors and panics as ValueError
-            ours(*args, **kwargs)
-        return
-    assert_same(ours(*args, **kwargs), expected)
-
-
 # ------------------------------------------------------------------------------ parity with transformers
 
 
@@ -242,9 +208,9 @@ def same_outcome(ours, ref, *args, **kwargs) -> None:
 def test_single_sequences_match(both):
     ours, ref = both
     for text in CORPUS:
-        assert_same(ours(text), ref(text))
+        assert_same_encoding(ours(text), ref(text))
         options = dict(return_offsets_mapping=True, return_token_type_ids=True, return_special_tokens_mask=True)
-        assert_same(ours(text, **options), ref(text, **options))
+        assert_same_encoding(ours(text, **options), ref(text, **options))
         assert ours.tokenize(text) == ref.tokenize(text), text
         assert ours.encode(text) == ref.encode(text), text
         assert ours.encode(text, add_special_tokens=False) == ref.encode(text, add_special_tokens=False), text
@@ -253,9 +219,9 @@ def test_single_sequences_match(both):
 @pytest.mark.oracle
 def test_batches_match(both):
     ours, ref = both
-    assert_same(ours(CORPUS), ref(CORPUS))
+    assert_same_encoding(ours(CORPUS), ref(CORPUS))
     options = dict(return_offsets_mapping=True, return_special_tokens_mask=True, return_length=True)
-    assert_same(ours(CORPUS, **options), ref(CORPUS, **options))
+    assert_same_encoding(ours(CORPUS, **options), ref(CORPUS, **options))
     a, b = ours(CORPUS[:8], return_offsets_mapping=True), ref(CORPUS[:8], return_offsets_mapping=True)
     for i, text in enumerate(CORPUS[:8]):
         for char in range(len(text)):
@@ -268,9 +234,9 @@ def test_pairs_match(both):
     ours, ref = both
     first, second = (list(side) for side in zip(*PAIRS, strict=True))
     options = dict(return_token_type_ids=True, return_offsets_mapping=True)
-    assert_same(ours(first, second, **options), ref(first, second, **options))
+    assert_same_encoding(ours(first, second, **options), ref(first, second, **options))
     for a, b in PAIRS:
-        assert_same(ours(a, b, **options), ref(a, b, **options))
+        assert_same_encoding(ours(a, b, **options), ref(a, b, **options))
         assert ours.encode(a, b) == ref.encode(a, b)
         assert ours.tokenize(a, b) == ref.tokenize(a, b)
 
@@ -309,25 +275,25 @@ def test_padding_matches(padded, options):
     ours, ref = padded
     same_outcome(ours, ref, CORPUS, **options)
     same_outcome(ours, ref, CORPUS[:7], [p[1] for p in PAIRS[:7]], **options)
-    assert_same(ours(CORPUS[3], **options), ref(CORPUS[3], **options))
+    assert_same_encoding(ours(CORPUS[3], **options), ref(CORPUS[3], **options))
 
 
 @pytest.mark.oracle
 def test_padding_side_set_on_the_tokenizer_matches(padded):
     ours, ref = padded
     ours.padding_side = ref.padding_side = "left"
-    assert_same(ours(CORPUS, padding=True), ref(CORPUS, padding=True))
+    assert_same_encoding(ours(CORPUS, padding=True), ref(CORPUS, padding=True))
     features = [dict(ref(text)) for text in CORPUS[:6]]
-    assert_same(ours.pad([dict(f) for f in features]), ref.pad([dict(f) for f in features]), rows=False)
+    assert_same_encoding(ours.pad([dict(f) for f in features]), ref.pad([dict(f) for f in features]), rows=False)
 
 
 @pytest.mark.oracle
 def test_pretokenized_words_match(both):
     ours, ref = both
     words = [text.split() for text in CORPUS if text.split()]
-    assert_same(ours(words, is_split_into_words=True, return_offsets_mapping=True),
+    assert_same_encoding(ours(words, is_split_into_words=True, return_offsets_mapping=True),
                 ref(words, is_split_into_words=True, return_offsets_mapping=True))
-    assert_same(ours(words[2], words[3], is_split_into_words=True), ref(words[2], words[3], is_split_into_words=True))
+    assert_same_encoding(ours(words[2], words[3], is_split_into_words=True), ref(words[2], words[3], is_split_into_words=True))
 
 
 @pytest.mark.oracle
@@ -386,7 +352,7 @@ def test_added_tokens_match(both):
     assert len(ours) == len(ref) and ours.get_added_vocab() == ref.get_added_vocab()
     assert ours.pad_token_id == ref.pad_token_id and ours.all_special_ids == ref.all_special_ids
     texts = ["say NewWord and the brand-new <sep> thing", "<pad> x <sep>y" + EOT, "nothing added"]
-    assert_same(ours(texts, texts[::-1], padding=True, return_offsets_mapping=True),
+    assert_same_encoding(ours(texts, texts[::-1], padding=True, return_offsets_mapping=True),
                 ref(texts, texts[::-1], padding=True, return_offsets_mapping=True))
     for ids in ref(texts)["input_ids"]:
         for skip in (False, True):
@@ -402,13 +368,13 @@ def test_saved_folder_loads_in_transformers(vocab_dir, oracle_module, tmp_path, 
     for ref in (oracle_module.AutoTokenizer.from_pretrained(tmp_path),
                 oracle_module.GPT2Tokenizer.from_pretrained(tmp_path)):
         assert type(ref).__name__ == "GPT2Tokenizer" and ref.add_prefix_space is add_prefix_space
-        assert_same(ours(CORPUS, padding=True), ref(CORPUS, padding=True))
+        assert_same_encoding(ours(CORPUS, padding=True), ref(CORPUS, padding=True))
         assert ref.pad_token == "<pad>" and len(ref) == len(ours)
     # and back: ours reads what transformers saves from that folder
     ref.save_pretrained(tmp_path / "again")
     again = GPT2Tokenizer.from_pretrained(tmp_path / "again")
     assert again.add_prefix_space is add_prefix_space
-    assert_same(again(CORPUS, padding=True), ours(CORPUS, padding=True))
+    assert_same_encoding(again(CORPUS, padding=True), ours(CORPUS, padding=True))
 
 
 @pytest.mark.oracle
