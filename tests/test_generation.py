@@ -4,7 +4,6 @@ search, beam search and seeded sampling, on batched left-padded prompts."""
 from __future__ import annotations
 
 import itertools
-import logging
 
 import pytest
 import torch
@@ -49,14 +48,8 @@ class Pair:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _quiet_and_single_threaded():
-    # Tiny models: one thread is faster, and much faster on a busy machine.
-    level, threads = logging.getLogger("transformers").level, torch.get_num_threads()
-    logging.getLogger("transformers").setLevel(logging.ERROR)
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-    logging.getLogger("transformers").setLevel(level)
+def _quiet_and_single_threaded(quiet_single_thread):
+    """Tiny models: see tests/conftest.py."""
 
 
 @pytest.fixture(scope="module", params=list(GPT2_CONFIGS))

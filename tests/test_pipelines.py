@@ -8,7 +8,6 @@ that both libraries load; a small GPT-2 made by examples/tiny_gpt2.py for genera
 
 from __future__ import annotations
 
-import logging
 import runpy
 import subprocess
 import sys
@@ -45,14 +44,8 @@ NER_LABELS = {0: "O", 1: "B-PER", 2: "I-PER", 3: "B-LOC", 4: "I-LOC"}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _quiet_and_single_threaded():
-    # Tiny models: one thread is faster, and much faster on a busy machine.
-    level, threads = logging.getLogger("transformers").level, torch.get_num_threads()
-    logging.getLogger("transformers").setLevel(logging.ERROR)
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-    logging.getLogger("transformers").setLevel(level)
+def _quiet_and_single_threaded(quiet_single_thread):
+    """Tiny models: see tests/conftest.py."""
 
 
 @pytest.fixture(scope="module")
