@@ -263,6 +263,16 @@ class PreTrainedModel(nn.Module):
         new.weight.data = self._resized_rows(old.weight, n)
         return new
 
+    def _flags(self, output_attentions: bool | None, output_hidden_states: bool | None,
+               return_dict: bool | None) -> tuple[bool, bool, bool]:
+        """A forward's output switches: each argument, or the config's value when it is None."""
+        config = self.config
+        return (
+            config.output_attentions if output_attentions is None else output_attentions,
+            config.output_hidden_states if output_hidden_states is None else output_hidden_states,
+            config.use_return_dict if return_dict is None else return_dict,
+        )
+
     # ------------------------------------------------------------------ generation
 
     def generate(self, input_ids: torch.Tensor | None = None, **kwargs: Any) -> Any:

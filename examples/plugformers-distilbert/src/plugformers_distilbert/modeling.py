@@ -205,14 +205,6 @@ class DistilBertPreTrainedModel(PreTrainedModel):
         if isinstance(module, DistilBertEmbeddings) and self.config.sinusoidal_pos_embds:
             sinusoidal_positions_(module.position_embeddings.weight)
 
-    def _flags(self, output_attentions, output_hidden_states, return_dict) -> tuple[bool, bool, bool]:
-        config = self.config
-        return (
-            config.output_attentions if output_attentions is None else output_attentions,
-            config.output_hidden_states if output_hidden_states is None else output_hidden_states,
-            config.use_return_dict if return_dict is None else return_dict,
-        )
-
 
 class DistilBertModel(DistilBertPreTrainedModel):
     """The bare DistilBERT encoder: the last hidden states (no pooled output)."""

@@ -441,14 +441,6 @@ class BertPreTrainedModel(PreTrainedModel):
         if isinstance(module, BertLMPredictionHead):
             module.bias.data.zero_()
 
-    def _flags(self, output_attentions, output_hidden_states, return_dict) -> tuple[bool, bool, bool]:
-        config = self.config
-        return (
-            config.output_attentions if output_attentions is None else output_attentions,
-            config.output_hidden_states if output_hidden_states is None else output_hidden_states,
-            config.use_return_dict if return_dict is None else return_dict,
-        )
-
 
 class BertModel(BertPreTrainedModel):
     """The bare BERT encoder: last hidden states and the pooled first token.

@@ -259,14 +259,6 @@ class GPT2PreTrainedModel(PreTrainedModel):
         else:
             init_normal_(module, std)
 
-    def _flags(self, output_attentions, output_hidden_states, return_dict) -> tuple[bool, bool, bool]:
-        config = self.config
-        return (
-            config.output_attentions if output_attentions is None else output_attentions,
-            config.output_hidden_states if output_hidden_states is None else output_hidden_states,
-            config.use_return_dict if return_dict is None else return_dict,
-        )
-
 
 # --------------------------------------------------------------------------- attention mask
 
