@@ -5,7 +5,9 @@ Each sample is a fresh interpreter (``python -c ...``), timed from the parent; t
 median of the library's samples minus the median of ``python -c "import torch"``
 samples, the two interleaved so that drift in machine load hits both alike. The value
 is wall time; ``cpu_s`` is the same difference in CPU time (user + sys), steadier when
-other processes share the machine.
+other processes share the machine. Run without --impl, the records also carry
+``paired_s`` / ``paired_cpu_s``: the median over the rounds of (library - reference),
+each round's two samples taken one after the other.
 
 Figure "import_bare": ``import <library>`` alone, minus ``python -c pass``: what a
 program pays that imports the library but touches no model.
@@ -81,7 +83,12 @@ def interleaved(args, impls: list[str]) -> list[dict]:
         for impl in impls:
             got = samples[codes[impl]]
             wall, cpu = med(w for w, _ in got), med(c for _, c in got)
-            extra = {"total_s": round(wall, 4), "repeats": repeats, "code": codes[impl]}
+            # The median of the per-round differences: steadier than the difference of the
+            # medians when the machine's load drifts (each round's two samples are adjacent).
+            paired = med(w - rw for (w, _), (rw, _) in zip(got, samples[reference], strict=True))
+            paired_cpu = med(c - rc for (_, c), (_, rc) in zip(got, samples[reference], strict=True))
+            extra = {"total_s": round(wall, 4), "repeats": repeats, "code": codes[impl],
+                     "paired_s": round(paired, 4), "paired_cpu_s": round(paired_cpu, 4)}
             extra["torch_s" if reference == TORCH else "python_s"] = round(ref_wall, 4)
             if figure == "import_resolve" and impl == "plugformers":
                 extra["target"] = {"max": 0.15}
