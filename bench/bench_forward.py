@@ -19,7 +19,6 @@ pass divided by the thread count. Each record names its architecture in ``model`
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata as md
 import inspect
 import json
 import statistics
@@ -46,7 +45,7 @@ ARCHS = {
 
 def installed_archs() -> list[str]:
     """The ARCHS whose plugformers plugin is installed (read from entry points: no import)."""
-    plugins = {ep.name for ep in md.entry_points(group="plugformers")}
+    plugins = common.installed_plugins()
     return [name for name, arch in ARCHS.items() if arch["plugin"] in plugins]
 
 
@@ -149,9 +148,7 @@ def _interleaved_arch(args, impls: list[str], arch: str) -> list[dict]:
     samples = {impl: ([], [], None) for impl in servers}
     try:
         for round_ in range(args.warmup + args.repeats):
-            order = list(servers)
-            order = order[round_ % len(order):] + order[:round_ % len(order)]  # rotate who goes first
-            for impl in order:
+            for impl in common.rotated(list(servers), round_):
                 proc = servers[impl]
                 proc.stdin.write("run\n")
                 proc.stdin.flush()

@@ -129,9 +129,7 @@ def _emit(impl: str, model: str, runs: list[dict], **extra) -> list[dict]:
 def _models(args) -> list[str]:
     if args.models:
         return args.models.split(",")
-    import importlib.metadata as md
-
-    plugins = {ep.name for ep in md.entry_points(group="plugformers")}
+    plugins = common.installed_plugins()
     return [name for name in MODELS if PLUGIN[name] in plugins]
 
 
@@ -154,7 +152,7 @@ def interleaved(args, impls: list[str]) -> list[dict]:
         runs: dict[str, list[dict]] = {impl: [] for impl in impls}
         errors: dict[str, str] = {}
         for round_ in range(args.repeats):
-            for impl in impls[round_ % len(impls):] + impls[:round_ % len(impls)]:  # rotate who goes first
+            for impl in common.rotated(impls, round_):
                 if impl in errors:
                     continue
                 try:

@@ -220,9 +220,7 @@ def _records(impl: str, case: str, raws: list[dict], **extra) -> list[dict]:
 def _cases(args) -> list[str]:
     if args.cases:
         return args.cases.split(",")
-    import importlib.metadata as md
-
-    plugins = {ep.name for ep in md.entry_points(group="plugformers")}
+    plugins = common.installed_plugins()
     return [case for case in CASES if PLUGIN[case] in plugins]
 
 
@@ -244,7 +242,7 @@ def interleaved(args, impls: list[str]) -> list[dict]:
     raws: dict[str, list[dict]] = {impl: [] for impl in impls}
     errors: dict[str, str] = {}
     for round_ in range(args.rounds):
-        for impl in impls[round_ % len(impls):] + impls[:round_ % len(impls)]:
+        for impl in common.rotated(impls, round_):
             if impl in errors:
                 continue
             got = _run_one(impl, args)

@@ -158,6 +158,19 @@ def time_fresh_python(code: str, *, env: dict | None = None) -> tuple[float, flo
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
+def installed_plugins() -> set[str]:
+    """The names of the installed plugformers plugins (entry points: nothing imported)."""
+    import importlib.metadata as md
+
+    return {ep.name for ep in md.entry_points(group="plugformers")}
+
+
+def rotated(items: list[str], round_: int) -> list[str]:
+    """``items`` starting at position ``round_`` (mod len): who goes first changes by round."""
+    k = round_ % len(items) if items else 0
+    return items[k:] + items[:k]
+
+
 def run_impl(script: str | Path, impl: str, extra_args: list[str] | None = None, *, timeout: float = 600) -> list[dict]:
     """Run ``script --impl impl`` in a fresh interpreter; its measurements, or one error record."""
     script = Path(script)
