@@ -237,19 +237,12 @@ def _make_checkpoint() -> None:
             return
         torch = setup_torch()
         import transformers
-        from safetensors.torch import load_file
 
         torch.manual_seed(0)
         model = transformers.BertModel(transformers.BertConfig(**BERT_BASE))
         model.save_pretrained(CKPT, safe_serialization=True)
         (CKPT / ".complete").touch()
-        # The same tensors for pytorch-transformers 1.2: a plain state dict in
-        # pytorch_model.bin and a 1.x-style config.json (no model_type).
-        CKPT_PT1.mkdir(parents=True, exist_ok=True)
-        state = load_file(CKPT / "model.safetensors")
-        torch.save(state, CKPT_PT1 / "pytorch_model.bin")
-        (CKPT_PT1 / "config.json").write_text(json.dumps(BERT_BASE, indent=2) + "\n")
-        (CKPT_PT1 / ".complete").touch()
+        _write_pt1_twin(CKPT, CKPT_PT1, BERT_BASE)
 
 
 def gpt2_checkpoint(name: str, pt1: bool = False) -> Path:
@@ -275,7 +268,6 @@ def _make_gpt2_checkpoints() -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         torch = setup_torch()
         from plugformers import GPT2Config, GPT2LMHeadModel
-        from safetensors.torch import load_file
 
         for i, (name, values) in enumerate(GPT2_MODELS.items()):
             folder = gpt2_checkpoint(name)
@@ -286,13 +278,9 @@ def _make_gpt2_checkpoints() -> None:
             (folder / ".complete").touch()
         twin = gpt2_checkpoint("gpt2-124M", pt1=True)
         if not _done(twin):
-            # The same tensors for pytorch-transformers 1.2: a plain state dict (it strips
-            # the "transformer." prefix itself) and a 1.x config.json (n_ctx, no model_type).
-            twin.mkdir(parents=True, exist_ok=True)
-            torch.save(load_file(gpt2_checkpoint("gpt2-124M") / "model.safetensors"), twin / "pytorch_model.bin")
+            # pytorch-transformers strips the "transformer." prefix itself; its config wants n_ctx.
             values = GPT2_MODELS["gpt2-124M"]
-            (twin / "config.json").write_text(json.dumps({**values, "n_ctx": values["n_positions"]}, indent=2) + "\n")
-            (twin / ".complete").touch()
+            _write_pt1_twin(gpt2_checkpoint("gpt2-124M"), twin, {**values, "n_ctx": values["n_positions"]})
 
 
 def ensure_distilbert_checkpoint() -> None:
@@ -314,17 +302,24 @@ def _make_distilbert_checkpoint() -> None:
             return
         torch = setup_torch()
         import transformers
-        from safetensors.torch import load_file
 
         torch.manual_seed(2)
         transformers.DistilBertModel(transformers.DistilBertConfig(**DISTILBERT_BASE)).save_pretrained(
             DISTILBERT_CKPT, safe_serialization=True)
         (DISTILBERT_CKPT / ".complete").touch()
-        # pytorch-transformers 1.2: the same tensors in pytorch_model.bin, a 1.x config.json.
-        DISTILBERT_CKPT_PT1.mkdir(parents=True, exist_ok=True)
-        torch.save(load_file(DISTILBERT_CKPT / "model.safetensors"), DISTILBERT_CKPT_PT1 / "pytorch_model.bin")
-        (DISTILBERT_CKPT_PT1 / "config.json").write_text(json.dumps(DISTILBERT_BASE, indent=2) + "\n")
-        (DISTILBERT_CKPT_PT1 / ".complete").touch()
+        _write_pt1_twin(DISTILBERT_CKPT, DISTILBERT_CKPT_PT1, DISTILBERT_BASE)
+
+
+def _write_pt1_twin(source: Path, twin: Path, config: dict) -> None:
+    """The same tensors for pytorch-transformers 1.2: a plain state dict in
+    pytorch_model.bin and a 1.x-style config.json (no model_type)."""
+    import torch
+    from safetensors.torch import load_file
+
+    twin.mkdir(parents=True, exist_ok=True)
+    torch.save(load_file(source / "model.safetensors"), twin / "pytorch_model.bin")
+    (twin / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (twin / ".complete").touch()
 
 
 def weights_bytes(folder: Path = CKPT) -> int:
