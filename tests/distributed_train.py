@@ -77,7 +77,7 @@ def main(mode: str, folder: str, out: str) -> None:
 
 def _layers(model):
     """The repeated blocks (encoder layers, decoder blocks): one FSDP unit each."""
-    return [m for m in model.modules() if isinstance(m, torch.nn.ModuleList) for m in m]
+    return [block for blocks in model.modules() if isinstance(blocks, torch.nn.ModuleList) for block in blocks]
 
 
 def _full_state_dict(model, mode: str) -> dict[str, torch.Tensor]:
