@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .cache import KVCache
-from .hub import CheckpointNotFoundError, HubOptions, resolve_file
+from .hub import HubOptions, resolve_file
 from .modeling_outputs import ModelOutput
 
 __all__ = ["GenerationConfig", "GenerateOutput", "GenerateBeamOutput", "generate", "GENERATION_CONFIG_NAME"]
