@@ -234,8 +234,13 @@ class SequenceSummary(nn.Module):
     Reads the ``summary_*`` fields of the config (missing ones take the defaults below):
 
     - ``summary_type``: which hidden state sums the sequence up: ``"last"`` (default),
-      ``"first"``, ``"mean"`` over the positions, or ``"cls_index"`` (the position given
-      per sequence in ``cls_index``; the last one when None).
+      ``"first"``, ``"mean"``, or ``"cls_index"`` (the position given per sequence in
+      ``cls_index``; the last one when None). ``"last"``, ``"first"`` and ``"mean"``
+      work on dimension 1, as transformers does: the positions of a (batch, seq,
+      hidden) input, but the *choices* of a (batch, choices, seq, hidden) one, which
+      then gives one summary per position, (batch, seq, outputs). Checkpoints
+      fine-tuned that way need exactly that to give their numbers. ``"cls_index"``
+      reads one position of every sequence, whatever the leading dimensions.
     - ``summary_use_proj``: a linear projection (``summary.weight`` / ``summary.bias``)
       to ``config.num_labels`` outputs when ``summary_proj_to_labels``, else to
       ``hidden_size``.
@@ -271,12 +276,15 @@ class SequenceSummary(nn.Module):
     def forward(self, hidden_states: torch.Tensor, cls_index: torch.Tensor | None = None) -> torch.Tensor:
         """``hidden_states`` (..., seq, hidden); ``cls_index`` (...) holds one position per
         sequence (summary_type ``"cls_index"``). Returns (..., outputs)."""
+        # "last", "first", "mean": dimension 1, not the sequence axis. For 4-D
+        # multiple-choice input that is the choices axis, which is what transformers
+        # computes (see the class docstring).
         if self.summary_type == "last":
-            output = hidden_states[..., -1, :]
+            output = hidden_states[:, -1]
         elif self.summary_type == "first":
-            output = hidden_states[..., 0, :]
+            output = hidden_states[:, 0]
         elif self.summary_type == "mean":
-            output = hidden_states.mean(dim=-2)
+            output = hidden_states.mean(dim=1)
         elif cls_index is None:
             output = hidden_states[..., -1, :]
         else:

@@ -119,8 +119,13 @@ class PreTrainedModel(nn.Module):
     # Regexes of checkpoint keys that may be absent / present without a warning.
     _keys_to_ignore_on_load_missing: ClassVar[list[str]] = []
     _keys_to_ignore_on_load_unexpected: ClassVar[list[str]] = []
-    # Keys that are tied to another parameter and need not be stored.
-    _tied_weights_keys: ClassVar[list[str]] = []
+    # Parameters that share another's tensor when ``config.tie_word_embeddings`` is true:
+    # {key: the key it takes its tensor from}, in state-dict names, as transformers 5 has
+    # them ({"lm_head.weight": "transformer.wte.weight"}). Tied, a key is stored once
+    # (under its source); untied, every key is a parameter of its own, loaded from and
+    # saved under its own name. A list (the older form) names keys that share the input
+    # embeddings' weight.
+    _tied_weights_keys: ClassVar[dict[str, str] | list[str]] = {}
 
     def __init__(self, config: PretrainedConfig, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -132,6 +137,8 @@ class PreTrainedModel(nn.Module):
             )
         self.config = config
         self.name_or_path = config.name_or_path
+        # Tied keys that a checkpoint gave values of their own: left untied (see _load_weights).
+        self._kept_untied: set[str] = set()
 
     # ------------------------------------------------------------------ init and tying
 
@@ -169,17 +176,51 @@ class PreTrainedModel(nn.Module):
     def get_output_embeddings(self) -> nn.Module | None:
         return None
 
+    def tied_weights(self) -> dict[str, str]:
+        """{key: source key} of the parameters that share a tensor when the config ties
+        the embeddings (``_tied_weights_keys``; a list there means the input embeddings'
+        weight is every listed key's source)."""
+        keys = self._tied_weights_keys
+        if isinstance(keys, dict):
+            return dict(keys)
+        if not keys:
+            return {}
+        inp = self.get_input_embeddings()
+        source = next((n for n, p in self.named_parameters(remove_duplicate=False)
+                       if inp is not None and p is inp.weight), None)
+        if source is None:
+            raise TypeError(f"{type(self).__name__}._tied_weights_keys lists {keys} but the model has no input "
+                            "embeddings to tie them to; give a {key: source key} dict instead.")
+        return {key: source for key in keys}
+
     def tie_weights(self) -> None:
-        """Share the output embedding's weight with the input embedding's when
-        ``config.tie_word_embeddings``; then let modules tie their own (``_tie_weights``)."""
-        output = self.get_output_embeddings()
-        if output is not None and getattr(self.config, "tie_word_embeddings", True):
-            inp = self.get_input_embeddings()
-            if inp is not None:
-                output.weight = inp.weight
-        for module in self.modules():
-            if module is not self and hasattr(module, "_tie_weights"):
-                module._tie_weights()
+        """When ``config.tie_word_embeddings`` (the default), make every key of
+        ``tied_weights()`` the very parameter of its source; otherwise leave each its own."""
+        if not getattr(self.config, "tie_word_embeddings", True):
+            return
+        for key, source in self.tied_weights().items():
+            if key not in self._kept_untied:
+                self._set_parameter(key, self.get_parameter(source))
+
+    def _set_parameter(self, key: str, value: nn.Parameter) -> None:
+        module_name, _, name = key.rpartition(".")
+        setattr(self.get_submodule(module_name) if module_name else self, name, value)
+
+    def _keep_checkpoint_untied(self, loaded: set[str], source: str) -> None:
+        """A checkpoint holding a tied key and its source with different values keeps
+        both (as transformers does): tying would silently drop the key's trained values."""
+        if not getattr(self.config, "tie_word_embeddings", True):
+            return
+        for key, src in self.tied_weights().items():
+            if key in loaded and src in loaded:
+                a, b = self.get_parameter(key), self.get_parameter(src)
+                if a is not b and not torch.equal(a, b):
+                    self._kept_untied.add(key)
+                    logger.warning(
+                        "%s: the config of %s ties %s to %s, but the checkpoint holds different values for the "
+                        "two; both are kept. Set tie_word_embeddings=False in its config.json to say so.",
+                        type(self).__name__, source, key, src,
+                    )
 
     # ------------------------------------------------------------------ conveniences
 
@@ -234,16 +275,30 @@ class PreTrainedModel(nn.Module):
         n = old.weight.shape[0] if new_num_tokens is None else new_num_tokens
         if pad_to_multiple_of is not None:
             n = ((n + pad_to_multiple_of - 1) // pad_to_multiple_of) * pad_to_multiple_of
+        rows = old.weight.shape[0]
         new = self._resized_embedding(old, n)
         self.set_input_embeddings(new)
+        # Every other vocabulary-sized parameter follows: the output embeddings' weight
+        # and bias and every tied key and source (kept rows, new weight rows initialised,
+        # new bias entries zero); tie_weights then shares what the config ties.
         output = self.get_output_embeddings()
-        if output is not None and not getattr(self.config, "tie_word_embeddings", True):
-            output.weight = nn.Parameter(self._resized_rows(output.weight, n))
-        if output is not None and getattr(output, "bias", None) is not None:
-            bias = torch.zeros(n, dtype=output.bias.dtype, device=output.bias.device)
-            keep = min(n, output.bias.shape[0])
-            bias[:keep] = output.bias.data[:keep]
-            output.bias = nn.Parameter(bias)
+        tied = self.tied_weights()
+        names = set(tied) | set(tied.values())
+        params = dict(self.named_parameters(remove_duplicate=False))
+        if output is not None:
+            names.update(k for k, p in params.items() if any(p is q for q in output.parameters(recurse=False)))
+        if getattr(self.config, "tie_word_embeddings", True):
+            names -= set(tied) - self._kept_untied  # tie_weights gives these their source's tensor
+        for key in sorted(names):
+            p = params.get(key)
+            if p is None or p is new.weight or p.dim() == 0 or p.shape[0] != rows:
+                continue
+            if p.dim() == 1:
+                data = torch.zeros(n, dtype=p.dtype, device=p.device)
+                data[:min(n, rows)] = p.data[:min(n, rows)]
+            else:
+                data = self._resized_rows(p, n)
+            self._set_parameter(key, nn.Parameter(data, requires_grad=p.requires_grad))
         if output is not None and hasattr(output, "out_features"):
             output.out_features = n
         self.config.vocab_size = n
@@ -461,6 +516,7 @@ class PreTrainedModel(nn.Module):
                 loaded.add(own)
             self.load_state_dict(part, strict=False, assign=True)
             del chunk, part
+        self._keep_checkpoint_untied(loaded, source)
         self.tie_weights()
         missing = self._materialise_missing(dtype)  # after tying: a tied weight is not missing
         ignore_missing = [re.compile(p) for p in self._keys_to_ignore_on_load_missing]
@@ -540,7 +596,7 @@ class PreTrainedModel(nn.Module):
     def _unique_state_dict(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Drop the second and later names of tensors that share storage (tied weights),
         preferring to drop names listed in ``_tied_weights_keys``."""
-        tied = set(self._tied_weights_keys)
+        tied = set(self.tied_weights())
         by_storage: dict[tuple, list[str]] = {}
         for key, tensor in state_dict.items():
             ident = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape), tensor.dtype)

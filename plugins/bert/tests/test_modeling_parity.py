@@ -531,6 +531,89 @@ def test_checkpoint_moves_between_libraries(head: str, tmp_path) -> None:
         assert_same(ours(**inputs), back(**inputs))
 
 
+LM_HEADS = ["BertForPreTraining", "BertForMaskedLM", "BertLMHeadModel"]
+
+
+def saved_tensors(folder) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "model.safetensors"))
+
+
+@pytest.mark.parametrize("name", CONFIG_NAMES[:2])
+@pytest.mark.parametrize("head", LM_HEADS)
+def test_untied_lm_head_matches_transformers_and_round_trips_key_for_key(head: str, name: str, tmp_path) -> None:
+    """tie_word_embeddings=False: the decoder keeps its own weight and bias (build_pair
+    makes them differ from the word embeddings and cls.predictions.bias), the logits and
+    losses are transformers', and the checkpoint keeps every key both ways."""
+    cfg = head_config(head, name, tie_word_embeddings=False)
+    ours, theirs = build_pair(head, cfg)
+    predictions = ours.cls.predictions
+    assert predictions.decoder.weight is not ours.bert.embeddings.word_embeddings.weight
+    assert predictions.decoder.bias is not predictions.bias
+    assert not torch.equal(predictions.decoder.bias, predictions.bias)
+    inputs, labels = make_head_inputs(head, cfg, name)
+    with torch.no_grad():
+        assert_same(ours(**inputs, **labels), theirs(**inputs, **labels), f"{head}[untied]")
+    theirs.save_pretrained(tmp_path / "theirs")
+    loaded, info = getattr(modeling, head).from_pretrained(tmp_path / "theirs", output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == []
+    with torch.no_grad():
+        assert_same(loaded(**inputs, **labels), theirs(**inputs, **labels), f"{head}[untied, loaded]")
+    loaded.save_pretrained(tmp_path / "ours")
+    want, got = saved_tensors(tmp_path / "theirs"), saved_tensors(tmp_path / "ours")
+    assert sorted(got) == sorted(want)
+    assert "cls.predictions.decoder.bias" in got and "cls.predictions.decoder.weight" in got
+    for key in want:
+        assert torch.equal(got[key], want[key]), key
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        back = getattr(transformers, head).from_pretrained(tmp_path / "ours").eval()
+    with torch.no_grad():
+        assert_same(back(**inputs, **labels), theirs(**inputs, **labels), f"{head}[untied, back]")
+
+
+def test_tied_config_with_distinct_checkpoint_values_keeps_both_as_transformers(tmp_path, caplog) -> None:
+    """A checkpoint whose config ties the embeddings but which stores its own decoder
+    weight and bias: transformers keeps both (and warns); so do we."""
+    from safetensors.torch import save_file
+
+    head = "BertForMaskedLM"
+    cfg = head_config(head, CONFIG_NAMES[0], tie_word_embeddings=False)
+    _, theirs = build_pair(head, cfg)
+    theirs.config.tie_word_embeddings = True
+    theirs.config.save_pretrained(tmp_path)
+    save_file({k: v.contiguous() for k, v in theirs.state_dict().items()}, str(tmp_path / "model.safetensors"),
+              metadata={"format": "pt"})
+    with caplog.at_level("WARNING", logger="plugformers"):
+        ours = modeling.BertForMaskedLM.from_pretrained(tmp_path)
+    assert "holds different values" in caplog.text and "cls.predictions.decoder.weight" in caplog.text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        oracle = transformers.BertForMaskedLM.from_pretrained(tmp_path).eval()
+    inputs = make_inputs(cfg)
+    with torch.no_grad():
+        assert_same(ours(**inputs), oracle(**inputs))
+        assert_same(ours(**inputs), theirs(**inputs))
+    assert ours.cls.predictions.decoder.weight is not ours.bert.embeddings.word_embeddings.weight
+
+
+def test_resize_token_embeddings_of_an_untied_head() -> None:
+    cfg = head_config("BertForMaskedLM", CONFIG_NAMES[0], tie_word_embeddings=False)
+    ours, _ = build_pair("BertForMaskedLM", cfg)
+    predictions = ours.cls.predictions
+    weight, bias = predictions.decoder.weight.detach().clone(), predictions.decoder.bias.detach().clone()
+    n = cfg["vocab_size"] + 5
+    ours.resize_token_embeddings(n)
+    predictions = ours.cls.predictions
+    assert predictions.decoder.weight.shape == (n, cfg["hidden_size"]) and predictions.decoder.bias.shape == (n,)
+    assert predictions.bias.shape == (n,) and predictions.decoder.bias is not predictions.bias
+    assert predictions.decoder.weight is not ours.bert.embeddings.word_embeddings.weight
+    torch.testing.assert_close(predictions.decoder.weight[: n - 5], weight)
+    torch.testing.assert_close(predictions.decoder.bias[: n - 5], bias)
+    assert torch.equal(predictions.decoder.bias[n - 5:], torch.zeros(5))
+
+
 def test_legacy_checkpoint_layout_loads_cleanly(tmp_path) -> None:
     """A checkpoint as older libraries wrote it: LayerNorm gamma/beta names, the
     position_ids buffer stored, the tied decoder keys left out, in pytorch_model.bin."""

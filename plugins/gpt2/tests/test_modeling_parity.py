@@ -273,6 +273,49 @@ def test_from_pretrained_reads_a_transformers_folder(tmp_path):
         torch.testing.assert_close(ours(ids).logits, theirs(ids).logits, atol=ATOL, rtol=RTOL)
 
 
+@pytest.mark.parametrize("head", ["causal-lm", "double-heads"])
+def test_untied_lm_head_matches_transformers_and_round_trips_key_for_key(head, tmp_path):
+    from safetensors.torch import load_file
+
+    extra = dict(tie_word_embeddings=False)
+    ours, theirs = build(head, extra)
+    with torch.no_grad():
+        theirs.lm_head.weight.add_(torch.randn_like(theirs.lm_head.weight))  # unlike the embeddings
+    theirs.save_pretrained(tmp_path / "theirs")
+    loaded, info = getattr(modeling, HEADS[head]).from_pretrained(tmp_path / "theirs", output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    assert loaded.lm_head.weight is not loaded.transformer.wte.weight
+    inputs = padded_inputs(head, "right", loaded.config.num_labels)
+    with torch.no_grad():
+        assert_outputs_equal(loaded(**inputs), theirs(**inputs), f"{head}/untied")
+    loaded.save_pretrained(tmp_path / "ours")
+    want = load_file(str(tmp_path / "theirs" / "model.safetensors"))
+    got = load_file(str(tmp_path / "ours" / "model.safetensors"))
+    assert sorted(got) == sorted(want) and "lm_head.weight" in got
+    for key in want:
+        assert torch.equal(got[key], want[key]), key
+    back = getattr(transformers, HEADS[head]).from_pretrained(tmp_path / "ours").eval()
+    with torch.no_grad():
+        assert_outputs_equal(loaded(**inputs), back(**inputs), f"{head}/untied, back in transformers")
+
+
+@pytest.mark.parametrize("summary", [dict(summary_type="mean"), dict(summary_type="first", summary_activation="tanh"),
+                                     dict(summary_type="last"), dict(summary_type="cls_index")])
+def test_double_heads_summary_types_match_transformers(summary):
+    """summary types "mean", "first" and "last" work on dimension 1 of (batch, choices,
+    seq, hidden), the choices, as transformers does: mc_logits are (batch, seq);
+    "cls_index" gives (batch, choices)."""
+    ours, theirs = build("double-heads", summary)
+    inputs = padded_inputs("double-heads", "right", 1)
+    inputs["mc_labels"] = torch.randint(0, CHOICES, (BATCH,), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        out = ours(**inputs)
+        assert_outputs_equal(out, theirs(**inputs), f"double-heads/{summary}")
+    want = (BATCH, CHOICES) if summary["summary_type"] == "cls_index" else (BATCH, SEQ)
+    assert tuple(out.mc_logits.shape) == want
+    assert out.mc_loss is not None and torch.isfinite(out.mc_loss)
+
+
 def test_original_gpt2_layout_loads(tmp_path):
     """gpt2's own checkpoint: keys without `transformer.`, the causal-mask buffers
     `h.N.attn.bias` / `h.N.attn.masked_bias`, no lm_head (tied), a 1.x config.json."""

@@ -13,7 +13,11 @@ it in its own tests:
 
 Each case builds a tiny model from ``ModelType.tiny_config``, runs a forward pass with
 a padded batch, checks the output shapes of the shared head keys, runs a backward pass,
-and checks that save_pretrained / from_pretrained give identical outputs.
+and checks that save_pretrained / from_pretrained give identical outputs. A head with
+an output projection (``get_output_embeddings()``) is also built with
+``tie_word_embeddings`` true and false (``check_tied_embeddings``): tied, every key of
+``tied_weights()`` is its source's very tensor, stored once; untied, each keeps and
+saves values of its own.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 
 from ..registry import registry
 
-__all__ = ["conformance_cases", "check_head", "tiny_model", "head_inputs"]
+__all__ = ["conformance_cases", "check_head", "check_tied_embeddings", "tiny_model", "head_inputs"]
 
 BATCH, SEQ, CHOICES = 2, 7, 3
 
@@ -141,6 +145,8 @@ def check_head(model_type: str, head: str, tmp_path: str | Path) -> None:
     assert any(g is not None and g.abs().sum() > 0 for g in grads), f"{name}: no gradient reached the parameters"
     model.zero_grad()
 
+    check_tied_embeddings(model_type, head, tmp_path)
+
     # save / load round trip
     model.eval()
     folder = Path(tmp_path) / f"{model_type}-{head}"
@@ -152,3 +158,57 @@ def check_head(model_type: str, head: str, tmp_path: str | Path) -> None:
     for key in a.keys():
         if isinstance(a[key], torch.Tensor):
             torch.testing.assert_close(b[key], a[key], rtol=1e-6, atol=1e-6, msg=f"{name}: {key} differs after reload")
+
+
+def _saved_keys(folder: Path) -> set[str]:
+    from safetensors import safe_open
+
+    keys: set[str] = set()
+    for file in folder.glob("*.safetensors"):
+        with safe_open(str(file), framework="pt") as f:
+            keys.update(f.keys())
+    return keys
+
+
+def check_tied_embeddings(model_type: str, head: str, tmp_path: str | Path) -> None:
+    """For a head with an output projection: tied (``tie_word_embeddings=True``) its
+    tied keys are their sources' tensors, before and after a round trip, and are not
+    stored; untied, each is a tensor of its own whose (perturbed) values survive
+    save_pretrained / from_pretrained, under its own key, with the same outputs."""
+    import torch
+
+    if tiny_model(model_type, head).get_output_embeddings() is None:
+        return
+    for tie in (True, False):
+        model = tiny_model(model_type, head, tie_word_embeddings=tie).eval()
+        name = f"{model_type}/{head} ({type(model).__name__}, tie_word_embeddings={tie})"
+        tied = model.tied_weights()
+        assert tied, f"{name}: an output projection but no tied_weights() (set _tied_weights_keys)"
+        inp, out = model.get_input_embeddings(), model.get_output_embeddings()
+        assert (out.weight is inp.weight) == tie, f"{name}: output embeddings weight tied={out.weight is inp.weight}"
+        g = torch.Generator().manual_seed(2)
+        with torch.no_grad():
+            for p in model.parameters():  # no two parameters alike, not even zero biases
+                p.add_(torch.randn(p.shape, generator=g) * 0.1)
+        for key, source in tied.items():
+            same = model.get_parameter(key) is model.get_parameter(source)
+            assert same == tie, f"{name}: {key} {'is not' if tie else 'is'} the tensor of {source}"
+            if not tie:
+                assert not torch.equal(model.get_parameter(key), model.get_parameter(source)), name
+        folder = Path(tmp_path) / f"{model_type}-{head}-tie-{tie}"
+        model.save_pretrained(folder)
+        stored = _saved_keys(folder)
+        for key in tied:
+            assert (key in stored) != tie, f"{name}: {key} {'stored although tied' if tie else 'not stored'}"
+        loaded, info = type(model).from_pretrained(folder, output_loading_info=True)
+        assert not info["missing_keys"] and not info["unexpected_keys"], f"{name}: round trip lost keys {info}"
+        for key, source in tied.items():
+            assert (loaded.get_parameter(key) is loaded.get_parameter(source)) == tie, f"{name}: {key} after reload"
+            torch.testing.assert_close(loaded.get_parameter(key), model.get_parameter(key), rtol=0, atol=0,
+                                       msg=f"{name}: {key} differs after reload")
+        inputs = head_inputs(model, head, labels=False)
+        with torch.no_grad():
+            a, b = model(**inputs), loaded(**inputs)
+        for key in a.keys():
+            if isinstance(a[key], torch.Tensor):
+                torch.testing.assert_close(b[key], a[key], rtol=1e-6, atol=1e-6, msg=f"{name}: {key} after reload")

@@ -253,7 +253,8 @@ class DistilBertModel(DistilBertPreTrainedModel):
 class DistilBertForMaskedLM(DistilBertPreTrainedModel):
     """DistilBERT with its masked-LM head: transform, activation, LayerNorm, vocabulary projection."""
 
-    _tied_weights_keys = ["vocab_projector.weight"]  # stored once, as the word embeddings
+    # stored once, as the word embeddings, unless config.tie_word_embeddings is false
+    _tied_weights_keys = {"vocab_projector.weight": "distilbert.embeddings.word_embeddings.weight"}
 
     def __init__(self, config: DistilBertConfig) -> None:
         super().__init__(config)

@@ -361,33 +361,16 @@ class BertPredictionHeadTransform(nn.Module):
 
 
 class BertLMPredictionHead(nn.Module):
-    """Scores over the vocabulary. ``decoder.weight`` is tied to the word embeddings (when
-    config.tie_word_embeddings); ``decoder.bias`` is always the head's own ``bias``."""
+    """Scores over the vocabulary. With config.tie_word_embeddings (the default) the
+    model ties ``decoder.weight`` to the word embeddings and ``decoder.bias`` to the
+    head's ``bias``; untied, the decoder keeps a weight and a bias of its own (and
+    ``bias`` is unused), as in transformers."""
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
         self.transform = BertPredictionHeadTransform(config)
-        self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
-        self.decoder.bias = self.bias
-
-    def _tie_weights(self) -> None:
-        # Make `bias` and `decoder.bias` one parameter again after something replaced one of
-        # them. A checkpoint may hold either name (loading assigns each key its own tensor),
-        # and resize_token_embeddings gives the decoder a new bias of the new size: the one
-        # with real values of the decoder's size wins.
-        own, dec = self.bias, self.decoder.bias
-        if dec is own:
-            return
-        rows = self.decoder.weight.shape[0]
-
-        def usable(p: torch.Tensor | None) -> bool:
-            return p is not None and p.device.type != "meta" and p.shape[0] == rows
-
-        if usable(dec) and not usable(own):
-            self.bias = dec
-        else:
-            self.decoder.bias = own
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.transform(hidden_states))
@@ -547,8 +530,11 @@ class BertForPreTrainingOutput(ModelOutput):
 class _BertWithLMHead(BertPreTrainedModel):
     """What the three heads with a vocabulary projection (``cls.predictions``) share."""
 
-    # Stored once in checkpoints (as the word embeddings and cls.predictions.bias).
-    _tied_weights_keys = ["cls.predictions.decoder.weight", "cls.predictions.decoder.bias"]
+    # Tied: stored once in checkpoints, as the word embeddings and cls.predictions.bias.
+    _tied_weights_keys = {
+        "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
+        "cls.predictions.decoder.bias": "cls.predictions.bias",
+    }
 
     def get_output_embeddings(self) -> nn.Linear:
         return self.cls.predictions.decoder

@@ -442,7 +442,7 @@ class _GPT2WithLMHead(GPT2PreTrainedModel):
     """What the heads with a vocabulary projection (``lm_head``) share."""
 
     # Checkpoints store the tied LM head once, as transformer.wte.weight.
-    _tied_weights_keys = ["lm_head.weight"]
+    _tied_weights_keys = {"lm_head.weight": "transformer.wte.weight"}
 
     def get_output_embeddings(self) -> nn.Linear:
         return self.lm_head
@@ -525,6 +525,12 @@ class GPT2DoubleHeadsModel(_GPT2WithLMHead):
 
     The multiple-choice head scores one number per choice, so ``config.num_labels`` is
     set to 1, as in transformers.
+
+    With ``summary_type`` ``"mean"`` (or ``"first"`` / ``"last"``) the summary works on
+    dimension 1 of (batch, choices, seq, hidden), the choices, exactly as transformers
+    does: ``mc_logits`` are then (batch, seq), one score per position, and ``mc_labels``
+    index positions. A checkpoint fine-tuned in transformers gives the same numbers
+    here. ``"cls_index"``, GPT-2's default, reads ``mc_token_ids`` and gives (batch, choices).
     """
 
     def __init__(self, config: GPT2Config) -> None:
@@ -565,7 +571,9 @@ class GPT2DoubleHeadsModel(_GPT2WithLMHead):
         )
         hidden_states = outputs.last_hidden_state  # (batch, choices, seq, hidden)
         lm_logits = self.lm_head(hidden_states)
-        mc_logits = self.multiple_choice_head(hidden_states, mc_token_ids).squeeze(-1)  # (batch, choices)
+        # (batch, choices); (batch, seq) for summary types "mean" / "first" / "last", which
+        # work on the choices axis as in transformers (see the class docstring)
+        mc_logits = self.multiple_choice_head(hidden_states, mc_token_ids).squeeze(-1)
         mc_loss = None
         if mc_labels is not None:
             mc_loss = F.cross_entropy(mc_logits.view(-1, mc_logits.shape[-1]), mc_labels.view(-1))
