@@ -14,19 +14,33 @@ and pip-installs the packages under test into it, offline, in a second or two ea
 
 The venv's own site-packages come first on its sys.path, so what it installs shadows the
 parent's packages; nothing is installed into the parent environment.
+
+``LayeredVenv.declared`` makes the other kind, the environment a user who runs ``pip
+install plugformers plugformers-bert`` gets: it sees only the distributions that the
+projects under test declare (their requirements followed through, extras and markers
+evaluated), linked in from the running environment, plus the installer and test runner
+(pip, setuptools, pytest). No oracle, no test requirement, no undeclared package::
+
+    venv = LayeredVenv.declared(tmp_path / "venv", ["core", "plugins/bert"])
+    venv.python("-c", "import numpy")  # works only if some project declares numpy
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import site
 import subprocess
 import sys
 import sysconfig
 import textwrap
+import tomllib
 from pathlib import Path
 
-__all__ = ["LayeredVenv", "write_plugin_package"]
+__all__ = ["LayeredVenv", "write_plugin_package", "declared_closure", "project_name", "project_requirements"]
+
+# What installs and tests the projects; linked into a declared-only venv beside them.
+TOOLS = ("pip", "setuptools", "pytest")
 
 
 class LayeredVenv:
@@ -48,6 +62,30 @@ class LayeredVenv:
         # addsitedir also runs the parents' .pth files (editable installs among them).
         lines = [f"import site; site.addsitedir({p!r})" for p in parents]
         Path(purelib, "_plugformers_parent_env.pth").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return venv
+
+    @classmethod
+    def declared(cls, path: str | os.PathLike, projects: list[str | os.PathLike], *,
+                 extra: tuple[str, ...] = (), tools: tuple[str, ...] = TOOLS) -> LayeredVenv:
+        """A virtualenv holding ``projects`` (folders with a pyproject.toml), installed from
+        their folders, and of the running environment only what they declare, followed
+        through (``declared_closure``), plus ``extra`` distributions taken as they are
+        (without their requirements: data packages installed with --no-deps) and
+        ``tools`` with their requirements. A project that another one requires is the
+        folder's, not the running environment's copy."""
+        venv = cls(path)
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv.path)], check=True,
+                       capture_output=True)
+        purelib = Path(venv.python("-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip())
+        folders = [Path(p).resolve() for p in projects]
+        names = {project_name(f) for f in folders}
+        wanted = [r for f in folders for r in project_requirements(f)]
+        dists = declared_closure(wanted + list(tools), skip=names)
+        dists.update({_canonical(e): importlib.metadata.distribution(e) for e in extra})
+        for dist in dists.values():
+            _link_distribution(dist, purelib)
+        venv.python("-m", "pip", "install", "-q", "--no-index", "--no-build-isolation", "--no-deps",
+                    *map(str, folders))
         return venv
 
     def env(self, **overrides: str | None) -> dict[str, str]:
@@ -116,3 +154,62 @@ def write_plugin_package(folder: str | os.PathLike, distribution: str, plugin: s
     for name, text in (files or {}).items():
         (src / name).write_text(textwrap.dedent(text), encoding="utf-8")
     return folder
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def project_name(folder: str | os.PathLike) -> str:
+    """The normalised distribution name of the project in ``folder`` (its pyproject.toml)."""
+    folder = Path(folder)
+    return _canonical(tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"])
+
+
+def project_requirements(folder: str | os.PathLike) -> list[str]:
+    """The ``[project] dependencies`` of the project in ``folder``."""
+    folder = Path(folder)
+    return tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("dependencies", [])
+
+
+def declared_closure(requirements: list[str], *, skip: set[str] = frozenset()) -> dict[str, importlib.metadata.Distribution]:
+    """The installed distributions that ``requirements`` need, following each one's own
+    requirements (with the extras asked for, markers evaluated for this interpreter).
+    Names in ``skip`` are not followed. Raises when a needed distribution is not
+    installed or its version does not satisfy the requirement."""
+    from packaging.requirements import Requirement
+
+    found: dict[str, importlib.metadata.Distribution] = {}
+    extras_seen: dict[str, set[str]] = {}
+    todo = [(Requirement(r), "the projects") for r in requirements]
+    while todo:
+        req, wanted_by = todo.pop()
+        name = _canonical(req.name)
+        if name in skip:
+            continue
+        try:
+            dist = found.get(name) or importlib.metadata.distribution(req.name)
+        except importlib.metadata.PackageNotFoundError:
+            raise RuntimeError(f"{wanted_by} require {req}, which is not installed in {sys.prefix}") from None
+        if not req.specifier.contains(dist.version, prereleases=True):
+            raise RuntimeError(f"{wanted_by} require {req}; {sys.prefix} has {dist.version}")
+        new_extras = set(req.extras) - extras_seen.get(name, set())
+        if name in found and not new_extras:
+            continue
+        found[name] = dist
+        extras_seen.setdefault(name, set()).update(req.extras)
+        for line in dist.requires or []:
+            sub = Requirement(line)
+            if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in ("", *extras_seen[name])):
+                todo.append((sub, f"{dist.metadata['Name']} {dist.version}"))
+    return found
+
+
+def _link_distribution(dist: importlib.metadata.Distribution, purelib: Path) -> None:
+    """Symlink a distribution's top-level files and folders (packages, .dist-info, .pth,
+    bundled libraries) from its site-packages into ``purelib``."""
+    root = Path(dist.locate_file(""))
+    for top in sorted({Path(f).parts[0] for f in dist.files or [] if not str(f).startswith("..")}):
+        target, link = root / top, purelib / top
+        if target.exists() and not link.exists():
+            link.symlink_to(target)
