@@ -19,6 +19,22 @@ How a run goes, and why it is quick:
   ``argmax``. Finished rows are tracked with tensor ops and the stop check reads one
   boolean per step.
 - A model that returns no cache still works: it is fed the whole sequence each step.
+
+How a model class can change what each forward pass gets (all optional; a class without
+them runs as described above):
+
+- ``generation_inputs(input_ids, past, attention_mask) -> dict``: the keyword arguments
+  of the forward pass that scores the next token. ``input_ids`` (rows, length) is the
+  whole sequence so far (prompt and generated tokens), ``past`` the cache the previous
+  pass left (None for the prefill, and on every pass when ``use_cache=False``),
+  ``attention_mask`` (rows, length) or None. The output's ``logits[:, -1]`` are read.
+  XLNet uses it to append its dummy target token with ``perm_mask`` and
+  ``target_mapping``, and to pass ``mems`` as the cache.
+- ``generation_cache(output)``: the cache to keep from a forward's output (default:
+  ``output.past_key_values``).
+- ``reorder_generation_cache(past, index) -> past``: the cache holding only the rows
+  ``index`` (beam search; default: ``KVCache.reorder``, or the rows of every tensor of a
+  legacy tuple of (key, value) per layer).
 """
 
 from __future__ import annotations
@@ -670,6 +686,18 @@ class _Stepper:
             self.fixed["use_cache"] = self.use_cache
         if info.takes("logits_to_keep"):
             self.fixed["logits_to_keep"] = 1
+        # The model's own step inputs and cache handling, when its class defines them (see the module docstring).
+        self.step_inputs = getattr(model, "generation_inputs", None)
+        self.read_cache = getattr(model, "generation_cache", None) or _output_cache
+        self.reorder_cache = getattr(model, "reorder_generation_cache", None)
+
+    def _custom_call(self, ids: torch.Tensor) -> torch.Tensor:
+        """One pass through the model's ``generation_inputs``: ``ids`` is the whole sequence so far."""
+        mask = self.mask[:, :ids.shape[1]] if self.mask is not None else None
+        out = self.model(**self.step_inputs(ids, self.past if self.use_cache else None, mask))
+        self.past = self.read_cache(out) if self.use_cache else None
+        self.length = ids.shape[1]
+        return out.logits[:, -1, :]
 
     def _call(self, ids: torch.Tensor, start: int, end: int, past: Any) -> Any:
         kwargs = dict(self.fixed)
@@ -683,6 +711,9 @@ class _Stepper:
 
     def prefill(self, ids: torch.Tensor) -> torch.Tensor:
         """Logits (rows, vocab) after the prompt ``ids`` (rows, prompt_len)."""
+        if self.step_inputs is not None:
+            self.past = None
+            return self._custom_call(ids)
         length = ids.shape[1]
         out = cache = None
         if self.use_cache and self.info.takes_kv_cache is not False and self.info.takes("past_key_values"):
@@ -713,6 +744,8 @@ class _Stepper:
     def step(self, new_tokens: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """Logits (rows, vocab) after appending ``new_tokens`` (rows, 1); ``ids`` is the
         output buffer, read in full only when the model keeps no cache."""
+        if self.step_inputs is not None:
+            return self._custom_call(ids[:, :self.length + 1])
         start, end = self.length, self.length + 1
         self.length = end
         if self.past is None:  # no cache: the whole sequence again
@@ -727,7 +760,9 @@ class _Stepper:
         past = self.past
         if past is None:
             return
-        if hasattr(past, "reorder"):
+        if self.reorder_cache is not None:
+            self.past = self.reorder_cache(past, index)
+        elif hasattr(past, "reorder"):
             past.reorder(index)
         elif hasattr(past, "reorder_cache"):
             past.reorder_cache(index)

@@ -22,6 +22,10 @@ __all__ = [
     "sequence_classification_loss",
     "check_input_ids",
     "SequenceSummary",
+    "SquadStartLogits",
+    "SquadEndLogits",
+    "SquadAnswerClass",
+    "squad_beam_outputs",
 ]
 
 
@@ -303,3 +307,125 @@ class SequenceSummary(nn.Module):
 
 def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
+
+
+# --------------------------------------------------------------------------- the beam SQuAD head
+
+
+def _mask_positions(logits: torch.Tensor, p_mask: torch.Tensor | None) -> torch.Tensor:
+    """Push the logits of positions where ``p_mask`` is 1 (question, special tokens) to a
+    huge negative value: ``x * (1 - p_mask) - big * p_mask``, big = 65500 in float16, else 1e30."""
+    if p_mask is None:
+        return logits
+    big = 65500.0 if p_mask.dtype == torch.float16 else 1e30
+    return logits * (1 - p_mask) - big * p_mask
+
+
+class SquadStartLogits(nn.Module):
+    """Start scores of the beam SQuAD head (XLNet, XLM): one linear map (``dense``) per position."""
+
+    def __init__(self, hidden_size: int) -> None:
+        super().__init__()
+        self.dense = nn.Linear(hidden_size, 1)
+
+    def forward(self, hidden_states: torch.Tensor, p_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``hidden_states`` (batch, seq, hidden) -> (batch, seq)."""
+        return _mask_positions(self.dense(hidden_states).squeeze(-1), p_mask)
+
+
+class SquadEndLogits(nn.Module):
+    """End scores given a start: ``dense_1(LayerNorm(tanh(dense_0([hidden; start_state]))))``."""
+
+    def __init__(self, hidden_size: int, layer_norm_eps: float) -> None:
+        super().__init__()
+        self.dense_0 = nn.Linear(hidden_size * 2, hidden_size)
+        self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
+        self.dense_1 = nn.Linear(hidden_size, 1)
+
+    def forward(self, hidden_states: torch.Tensor, start_states: torch.Tensor | None = None,
+                start_positions: torch.Tensor | None = None, p_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``hidden_states`` (..., seq, hidden); the start as ``start_positions`` (batch,)
+        or as ``start_states`` shaped like ``hidden_states``. Returns (..., seq)."""
+        if start_positions is not None:
+            seq, hidden = hidden_states.shape[-2:]
+            index = start_positions[:, None, None].expand(-1, 1, hidden)  # (batch, 1, hidden)
+            start_states = hidden_states.gather(-2, index).expand(-1, seq, -1)  # (batch, seq, hidden)
+        elif start_states is None:
+            raise ValueError("SquadEndLogits needs start_positions or start_states")
+        x = self.dense_1(self.LayerNorm(torch.tanh(self.dense_0(torch.cat((hidden_states, start_states), dim=-1)))))
+        return _mask_positions(x.squeeze(-1), p_mask)
+
+
+class SquadAnswerClass(nn.Module):
+    """SQuAD 2.0's answerable score from the start state and the <cls> state:
+    ``dense_1(tanh(dense_0([start_state; cls_state])))`` (dense_1 without bias)."""
+
+    def __init__(self, hidden_size: int) -> None:
+        super().__init__()
+        self.dense_0 = nn.Linear(hidden_size * 2, hidden_size)
+        self.dense_1 = nn.Linear(hidden_size, 1, bias=False)
+
+    def forward(self, hidden_states: torch.Tensor, start_states: torch.Tensor | None = None,
+                start_positions: torch.Tensor | None = None, cls_index: torch.Tensor | None = None) -> torch.Tensor:
+        """``hidden_states`` (batch, seq, hidden); the start as ``start_positions`` (batch,)
+        or ``start_states`` (batch, hidden); ``cls_index`` (batch,), the last position when
+        None. Returns (batch,)."""
+        hidden = hidden_states.shape[-1]
+        if start_positions is not None:
+            index = start_positions[:, None, None].expand(-1, 1, hidden)  # (batch, 1, hidden)
+            start_states = hidden_states.gather(-2, index).squeeze(-2)  # (batch, hidden)
+        elif start_states is None:
+            raise ValueError("SquadAnswerClass needs start_positions or start_states")
+        if cls_index is not None:
+            index = cls_index[:, None, None].expand(-1, 1, hidden)  # (batch, 1, hidden)
+            cls_state = hidden_states.gather(-2, index).squeeze(-2)  # (batch, hidden)
+        else:
+            cls_state = hidden_states[:, -1, :]
+        return self.dense_1(torch.tanh(self.dense_0(torch.cat((start_states, cls_state), dim=-1)))).squeeze(-1)
+
+
+def squad_beam_outputs(
+    start: SquadStartLogits, end: SquadEndLogits, answer: SquadAnswerClass, hidden_states: torch.Tensor, *,
+    start_n_top: int, end_n_top: int, start_positions: torch.Tensor | None = None,
+    end_positions: torch.Tensor | None = None, cls_index: torch.Tensor | None = None,
+    is_impossible: torch.Tensor | None = None, p_mask: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """The beam SQuAD head of XLNet and XLM on ``hidden_states`` (batch, seq, hidden).
+
+    Training (``start_positions`` and ``end_positions`` (batch,) given): ``{"loss"}``, the
+    mean of the start and end cross-entropies, plus half the binary cross-entropy of the
+    answerable score when ``cls_index`` and ``is_impossible`` are given too.
+
+    Inference: ``start_top_log_probs`` / ``start_top_index`` (batch, start_n_top), the
+    best starts; ``end_top_log_probs`` / ``end_top_index`` (batch, start_n_top *
+    end_n_top), the best ends of each (end-major, as the checkpoints' post-processing
+    reads them); ``cls_logits`` (batch,), the answerable score from the expected start
+    state. (The "log_probs" are probabilities, as in every implementation of this head.)
+    """
+    start_logits = start(hidden_states, p_mask=p_mask)  # (batch, seq)
+    if start_positions is not None and end_positions is not None:
+        start_positions, end_positions = start_positions.reshape(-1), end_positions.reshape(-1)
+        end_logits = end(hidden_states, start_positions=start_positions, p_mask=p_mask)
+        loss = (F.cross_entropy(start_logits, start_positions) + F.cross_entropy(end_logits, end_positions)) / 2
+        if cls_index is not None and is_impossible is not None:
+            cls_logits = answer(hidden_states, start_positions=start_positions, cls_index=cls_index.reshape(-1))
+            loss = loss + 0.5 * F.binary_cross_entropy_with_logits(cls_logits, is_impossible.reshape(-1).to(cls_logits.dtype))
+        return {"loss": loss}
+    batch, seq, hidden = hidden_states.shape
+    start_probs = start_logits.softmax(dim=-1)  # (batch, seq)
+    start_top_probs, start_top_index = start_probs.topk(start_n_top, dim=-1)  # (batch, start_n_top)
+    index = start_top_index[:, :, None].expand(-1, -1, hidden)  # (batch, start_n_top, hidden)
+    start_states = hidden_states.gather(-2, index)[:, None].expand(-1, seq, -1, -1)  # (batch, seq, start_n_top, hidden)
+    expanded = hidden_states[:, :, None].expand_as(start_states)  # (batch, seq, start_n_top, hidden)
+    end_logits = end(expanded, start_states=start_states, p_mask=p_mask[..., None] if p_mask is not None else None)
+    end_probs = end_logits.softmax(dim=1)  # (batch, seq, start_n_top): over the end positions
+    end_top_probs, end_top_index = end_probs.topk(end_n_top, dim=1)  # (batch, end_n_top, start_n_top)
+    expected_start = torch.einsum("blh,bl->bh", hidden_states, start_probs)  # (batch, hidden)
+    cls_logits = answer(hidden_states, start_states=expected_start, cls_index=cls_index)
+    return {
+        "start_top_log_probs": start_top_probs,
+        "start_top_index": start_top_index,
+        "end_top_log_probs": end_top_probs.reshape(batch, start_n_top * end_n_top),
+        "end_top_index": end_top_index.reshape(batch, start_n_top * end_n_top),
+        "cls_logits": cls_logits,
+    }

@@ -17,7 +17,10 @@ and checks that save_pretrained / from_pretrained give identical outputs. A head
 an output projection (``get_output_embeddings()``) is also built with
 ``tie_word_embeddings`` true and false (``check_tied_embeddings``): tied, every key of
 ``tied_weights()`` is its source's very tensor, stored once; untied, each keeps and
-saves values of its own.
+saves values of its own. A head that can generate (``check_generation``) gives the same
+greedy and beam tokens with its cache as without, on a left-padded batch: whatever the
+model's class does per step (``generation_inputs`` and friends, see
+plugformers.generation), it must agree with scoring the whole sequence each time.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 
 from ..registry import registry
 
-__all__ = ["conformance_cases", "check_head", "check_tied_embeddings", "tiny_model", "head_inputs"]
+__all__ = ["conformance_cases", "check_head", "check_tied_embeddings", "check_generation", "tiny_model", "head_inputs"]
 
 BATCH, SEQ, CHOICES = 2, 7, 3
 
@@ -146,6 +149,7 @@ def check_head(model_type: str, head: str, tmp_path: str | Path) -> None:
     model.zero_grad()
 
     check_tied_embeddings(model_type, head, tmp_path)
+    check_generation(model_type, head)
 
     # save / load round trip
     model.eval()
@@ -212,3 +216,27 @@ def check_tied_embeddings(model_type: str, head: str, tmp_path: str | Path) -> N
         for key in a.keys():
             if isinstance(a[key], torch.Tensor):
                 torch.testing.assert_close(b[key], a[key], rtol=1e-6, atol=1e-6, msg=f"{name}: {key} after reload")
+
+
+def check_generation(model_type: str, head: str) -> None:
+    """For a head that can generate: greedy and beam search on a left-padded batch give
+    the same tokens with the cache as with ``use_cache=False``, and the asked length."""
+    import torch
+
+    model = tiny_model(model_type, head).eval()
+    if not type(model).can_generate():
+        return
+    name = f"{model_type}/{head} ({type(model).__name__})"
+    g = torch.Generator().manual_seed(3)
+    ids = torch.randint(3, model.config.vocab_size, (BATCH, SEQ), generator=g)
+    mask = torch.ones_like(ids)
+    mask[1, :2] = 0  # second row left-padded
+    new = 5
+    for options in (dict(do_sample=False), dict(num_beams=3)):
+        cached = model.generate(ids, attention_mask=mask, max_new_tokens=new, min_new_tokens=new, pad_token_id=0,
+                                **options)
+        uncached = model.generate(ids, attention_mask=mask, max_new_tokens=new, min_new_tokens=new, pad_token_id=0,
+                                  use_cache=False, **options)
+        assert tuple(cached.shape) == (BATCH, SEQ + new), f"{name} {options}: generated shape {tuple(cached.shape)}"
+        assert torch.equal(cached[:, :SEQ], ids), f"{name} {options}: the prompt is not kept"
+        assert torch.equal(cached, uncached), f"{name} {options}: cached decoding differs from uncached:\n{cached}\n{uncached}"
