@@ -23,3 +23,5 @@ def test_quickstart_runs_and_checks_itself():
     assert "cached and uncached decoding agree; seeded sampling repeats" in out
     # The small GPT-2 knows its text by heart: greedy continuations are the training sentences.
     assert "'Greedy search takes the most likely token at every step" in out
+    assert "XLNet: XLNetTokenizer" in out and "'<sep>', '<cls>']" in out
+    assert "XLNet greedy decoding with mems and without agree" in out
