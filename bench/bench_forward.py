@@ -1,6 +1,7 @@
 """Figure "forward": the base model's forward latency, for every installed architecture
-the benchmark knows (ARCHS): bert-base (BertModel), gpt2-124M (GPT2Model) and
-distilbert-base (DistilBertModel: 6 layers, 768 wide; the example plugin), from cached
+the benchmark knows (ARCHS): bert-base (BertModel), gpt2-124M (GPT2Model),
+distilbert-base (DistilBertModel: 6 layers, 768 wide; the example plugin) and xlnet-base
+(XLNetModel: 12 layers, d_model 768, d_inner 3072, vocab 32000, mem_len None), from cached
 random checkpoints that give every implementation the same weights; eval mode,
 torch.inference_mode, a batch of 8 x 128 tokens with an all-ones attention mask, fp32,
 torch.set_num_threads(2) (pytorch-transformers' GPT2Model takes no mask and gets none).
@@ -40,6 +41,8 @@ ARCHS = {
         "gpt2-124M", pt1=impl == "pytorch-transformers")),
     "distilbert-base": dict(plugin="distilbert", cls="DistilBertModel", folder=lambda impl: common.DISTILBERT_CKPT_PT1
                             if impl == "pytorch-transformers" else common.DISTILBERT_CKPT),
+    "xlnet-base": dict(plugin="xlnet", cls="XLNetModel", folder=lambda impl: common.XLNET_CKPT_PT1
+                       if impl == "pytorch-transformers" else common.XLNET_CKPT),
 }
 
 
@@ -180,6 +183,8 @@ def prepare() -> None:
         common.ensure_gpt2_checkpoints()
     if "distilbert-base" in installed:
         common.ensure_distilbert_checkpoint()
+    if "xlnet-base" in installed:
+        common.ensure_xlnet_checkpoints()
 
 
 def add_args(parser) -> None:

@@ -2,7 +2,11 @@
 
 Cases: a gpt2-124M-sized random GPT-2 (12 layers, 768 wide, 12 heads, vocab 50257,
 fp32) and a tiny one (2 layers, 64 wide, vocab 1000), where the per-step overhead of the
-generation loop dominates; batch 1 and 8; 64 new tokens after a 16-token prompt,
+generation loop dominates; batch 1 and 8; and, with the xlnet plugin installed, a small
+random XLNetLMHeadModel ("xlnet-small": d_model 256, 4 layers, 4 heads, d_inner 1024,
+vocab 1000, mem_len None; bench/.cache/xlnet-small-random, transformers' save_pretrained)
+at batch 1 only, through each library's XLNet generation (a dummy target token appended,
+perm_mask / target_mapping, the mems as cache); 64 new tokens after a 16-token prompt,
 min_new_tokens = max_new_tokens and no eos token, so every run makes all 64 steps.
 torch.set_num_threads(2), torch.inference_mode inside generate. Both libraries load the
 same checkpoints (bench/.cache/gpt2-*-random, written once by plugformers'
@@ -26,7 +30,7 @@ fraction of that bound.
 
     python bench/bench_generate.py                       # both libraries, runs in turn
     python bench/bench_generate.py --impl plugformers    # one, in-process
-    options: --models gpt2-124M,tiny --batches 1,8 --repeats N --threads 2
+    options: --models gpt2-124M,tiny,xlnet-small --batches 1,8 --repeats N --threads 2
 """
 
 from __future__ import annotations
@@ -47,17 +51,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 IMPLS = ("plugformers", "transformers")
-MODELS = common.GPT2_MODELS
+MODELS = {**common.GPT2_MODELS, **common.XLNET_MODELS}
+XLNET = set(common.XLNET_MODELS)  # XLNetLMHeadModel cases (need the xlnet plugin)
 PROMPT_LEN, NEW_TOKENS = 16, 64
-REPEATS = {"gpt2-124M": 6, "tiny": 15}
+REPEATS = {"gpt2-124M": 6, "tiny": 15, "xlnet-small": 8}
+BATCHES = {"xlnet-small": (1,)}  # the batches a model is run at, of --batches (default: all)
 # Targets: plugformers / transformers tokens per second.
-TARGETS = {("gpt2-124M", 1): 1.1, ("gpt2-124M", 8): 1.2, ("tiny", 1): 2.0, ("tiny", 8): 2.0}
+TARGETS = {("gpt2-124M", 1): 1.1, ("gpt2-124M", 8): 1.2, ("tiny", 1): 2.0, ("tiny", 8): 2.0,
+           ("xlnet-small", 1): 1.5}
 # Target: gpt2-124M batch-1 tokens/s at least this fraction of the memory-bandwidth bound.
 BANDWIDTH_TARGET = 0.85
 
 
+def default_models() -> str:
+    """The GPT-2 models, and the XLNet ones when the xlnet plugin is installed."""
+    plugins = common.installed_plugins()
+    return ",".join(name for name in MODELS if name not in XLNET or "xlnet" in plugins)
+
+
+def _batches(args, name: str) -> list[int]:
+    return [b for b in (int(b) for b in args.batches.split(",")) if b in BATCHES.get(name, (b,))]
+
+
 def _load(impl: str, model: str):
-    folder = str(common.gpt2_checkpoint(model))
+    folder = str(common.xlnet_checkpoint(model) if model in XLNET else common.gpt2_checkpoint(model))
     if impl == "plugformers":
         from plugformers import AutoModelForCausalLM
     else:
@@ -136,7 +153,7 @@ def measure(args) -> None:
     for name in args.models.split(","):
         model = _load(impl, name)
         tokens_b1 = None
-        for batch in (int(b) for b in args.batches.split(",")):
+        for batch in _batches(args, name):
             ids, kwargs = _inputs(torch, name, batch)
             out = model.generate(ids, **kwargs)  # warm-up
             assert out.shape == (batch, PROMPT_LEN + NEW_TOKENS), out.shape
@@ -174,7 +191,7 @@ def _serve(torch, args) -> None:
 
 
 def add_args(parser) -> None:
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default=default_models())
     parser.add_argument("--batches", default="1,8")
     parser.add_argument("--repeats", type=int, default=0,
                         help="runs (rounds) per case (default: 6 for gpt2-124M, 15 for tiny)")
@@ -256,6 +273,8 @@ def run_all(argv: list[str]) -> None:
     add_args(parser)
     args = parser.parse_args(argv)
     common.ensure_gpt2_checkpoints()
+    if XLNET & set(args.models.split(",")):
+        common.ensure_xlnet_checkpoints()
     impls = args.impls.split(",")
     servers: dict[str, _Server] = {}
     records: list[dict] = []
@@ -264,7 +283,7 @@ def run_all(argv: list[str]) -> None:
             servers[impl] = _Server(impl, args)
         tokens_b1 = None
         for name in args.models.split(","):
-            for batch in (int(b) for b in args.batches.split(",")):
+            for batch in _batches(args, name):
                 case = {"model": name, "batch": batch}
                 shas = {impl: servers[impl].ask(case)["sha"] for impl in impls}  # warm-up
                 samples: dict[str, tuple[list[float], list[float]]] = {impl: ([], []) for impl in impls}

@@ -62,6 +62,20 @@ DISTILBERT_BASE = dict(vocab_size=30522, max_position_embeddings=512, sinusoidal
 DISTILBERT_CKPT = CACHE / "distilbert-base-random"
 DISTILBERT_CKPT_PT1 = CACHE / "distilbert-base-random-pt1"
 
+# XLNet (the plugins/xlnet plugin): an xlnet-base-sized base model for bench_forward.py (with
+# a pytorch-transformers 1.x twin) and a small LM-head model for bench_generate.py. mem_len is
+# None, as in xlnet-base-cased's config; the rest is transformers' XLNetConfig defaults.
+XLNET_BASE = dict(vocab_size=32000, d_model=768, n_layer=12, n_head=12, d_inner=3072, ff_activation="gelu",
+                  untie_r=True, attn_type="bi", mem_len=None, dropout=0.1, layer_norm_eps=1e-12)
+XLNET_MODELS = {"xlnet-small": dict(vocab_size=1000, d_model=256, n_layer=4, n_head=4, d_inner=1024, mem_len=None)}
+XLNET_CKPT = CACHE / "xlnet-base-random"
+XLNET_CKPT_PT1 = CACHE / "xlnet-base-random-pt1"
+
+
+def xlnet_checkpoint(name: str) -> Path:
+    """bench/.cache/NAME-random, for a model of XLNET_MODELS."""
+    return CACHE / f"{name}-random"
+
 
 # ---------------------------------------------------------------------- environment
 
@@ -310,6 +324,45 @@ def _make_distilbert_checkpoint() -> None:
         _write_pt1_twin(DISTILBERT_CKPT, DISTILBERT_CKPT_PT1, DISTILBERT_BASE)
 
 
+def ensure_xlnet_checkpoints() -> None:
+    """bench/.cache/xlnet-base-random (XLNetModel, transformers' save_pretrained), its
+    pytorch-transformers twin, and the XLNET_MODELS (XLNetLMHeadModel), once, in a child
+    interpreter."""
+    needed = [XLNET_CKPT, XLNET_CKPT_PT1] + [xlnet_checkpoint(name) for name in XLNET_MODELS]
+    if not all(_done(folder) for folder in needed):
+        proc = run_python([str(Path(__file__).resolve()), "--make-xlnet-checkpoints"], timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"making the XLNet benchmark checkpoints failed:\n{proc.stderr[-3000:]}")
+
+
+def _make_xlnet_checkpoints() -> None:
+    import fcntl
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        torch = setup_torch()
+        import transformers
+
+        if not _done(XLNET_CKPT):
+            torch.manual_seed(3)
+            transformers.XLNetModel(transformers.XLNetConfig(**XLNET_BASE)).save_pretrained(
+                XLNET_CKPT, safe_serialization=True)
+            (XLNET_CKPT / ".complete").touch()
+        if not _done(XLNET_CKPT_PT1):
+            # 1.2's XLNetConfig keeps the vocabulary size in n_token (vocab_size is a property over it)
+            _write_pt1_twin(XLNET_CKPT, XLNET_CKPT_PT1, {**XLNET_BASE, "n_token": XLNET_BASE["vocab_size"]})
+        for i, (name, values) in enumerate(XLNET_MODELS.items()):
+            folder = xlnet_checkpoint(name)
+            if _done(folder):
+                continue
+            torch.manual_seed(4 + i)
+            transformers.XLNetLMHeadModel(transformers.XLNetConfig(**values, bos_token_id=None, eos_token_id=None,
+                                                                   pad_token_id=None)).save_pretrained(
+                folder, safe_serialization=True)
+            (folder / ".complete").touch()
+
+
 def _write_pt1_twin(source: Path, twin: Path, config: dict) -> None:
     """The same tensors for pytorch-transformers 1.2: a plain state dict in
     pytorch_model.bin and a 1.x-style config.json (no model_type)."""
@@ -409,5 +462,7 @@ if __name__ == "__main__":
         _make_gpt2_checkpoints()
     elif "--make-distilbert-checkpoint" in sys.argv:
         _make_distilbert_checkpoint()
+    elif "--make-xlnet-checkpoints" in sys.argv:
+        _make_xlnet_checkpoints()
     else:
         print(__doc__)

@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py            # the table (markdown), machine facts, targets
     .venv/bin/python bench/run.py --json     # the raw JSON lines instead
     .venv/bin/python bench/run.py --only import,load
+    .venv/bin/python bench/run.py --only forward --script-args forward="--models xlnet-base --repeats 5"
 
 Each bench script runs every implementation in its own subprocess of the same Python
 and prints one JSON line per measurement; this runner collects them. The raw lines and
@@ -17,6 +18,7 @@ import importlib.metadata as md
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -63,12 +65,12 @@ def normalise(record: dict) -> dict:
     return record
 
 
-def run_script(path: Path, echo: bool) -> tuple[list[dict], str]:
+def run_script(path: Path, echo: bool, extra: list[str] | None = None) -> tuple[list[dict], str]:
     name = path.stem.removeprefix("bench_")
     timeout = TIMEOUTS.get(name, DEFAULT_TIMEOUT)
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run([common.PY, str(path), *ARGS.get(name, [])], capture_output=True, text=True, timeout=timeout,
+        proc = subprocess.run([common.PY, str(path), *ARGS.get(name, []), *(extra or [])], capture_output=True, text=True, timeout=timeout,
                               env=common.bench_env(), cwd=common.REPO)
         out, err, rc = proc.stdout, proc.stderr, proc.returncode
     except subprocess.TimeoutExpired as e:
@@ -120,7 +122,8 @@ def machine() -> dict:
         "torch": version("torch"), "transformers": version("transformers"),
         "pytorch-transformers": version("pytorch-transformers"), "plugformers": version("plugformers"),
         "plugformers-bert": version("plugformers-bert"), "plugformers-gpt2": version("plugformers-gpt2"),
-        "plugformers-distilbert": version("plugformers-distilbert"), "tokenizers": version("tokenizers"),
+        "plugformers-distilbert": version("plugformers-distilbert"),
+        "plugformers-xlnet": version("plugformers-xlnet"), "tokenizers": version("tokenizers"),
         "torch threads": common.NUM_THREADS, "commit": commit,
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
@@ -230,7 +233,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the raw JSON lines, no table")
     parser.add_argument("--only", help="comma-separated benchmark names (import,load,forward,tokenizers,...)")
     parser.add_argument("--skip", default="", help="comma-separated benchmark names to leave out")
+    parser.add_argument("--script-args", action="append", default=[], metavar='NAME="ARGS"',
+                        help='extra arguments for one benchmark script, e.g. forward="--models xlnet-base" '
+                             "(repeatable; after ARGS' defaults, so they win)")
     args = parser.parse_args()
+    extra: dict[str, list[str]] = {}
+    for item in args.script_args:
+        name, sep, rest = item.partition("=")
+        if not sep:
+            parser.error(f'--script-args {item!r}: expected NAME="ARGS", e.g. forward="--models xlnet-base"')
+        extra.setdefault(name, []).extend(shlex.split(rest))
     only = set(args.only.split(",")) if args.only else None
     skip = set(filter(None, args.skip.split(",")))
     started = time.perf_counter()
@@ -241,7 +253,7 @@ def main() -> None:
     records, notes = [], []
     for path in (p for p in scripts(only) if p.stem.removeprefix("bench_") not in skip):
         print(f"# running {path.name} ...", file=sys.stderr, flush=True)
-        got, note = run_script(path, echo=args.json)
+        got, note = run_script(path, echo=args.json, extra=extra.get(path.stem.removeprefix("bench_")))
         records += got
         notes.append(note)
         print(f"# {note}", file=sys.stderr, flush=True)
@@ -257,7 +269,8 @@ def main() -> None:
         "Versions: " + ", ".join(f"{k} {facts[k]}" for k in ("python", "torch", "transformers",
                                                                "pytorch-transformers", "plugformers",
                                                                "plugformers-bert", "plugformers-gpt2",
-                                                               "plugformers-distilbert", "tokenizers")),
+                                                               "plugformers-distilbert", "plugformers-xlnet",
+                                                               "tokenizers")),
         f"Commit: {facts['commit']}; torch threads: {facts['torch threads']}; "
         f"load average at start: {facts['load average at start']}",
         f"Load average during the run: {facts['load average during the run']}",
@@ -270,7 +283,7 @@ def main() -> None:
         f"Run time: {total:.0f} s ({'; '.join(notes)})",
     ])
     (results / f"{stamp}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    if only is None and not skip:  # a complete run
+    if only is None and not skip and not extra:  # a complete run
         (results / "latest.md").write_text(report + "\n")
         (results / "latest.json").write_text(json.dumps({"machine": facts, "records": records}, indent=1) + "\n")
     if not args.json:

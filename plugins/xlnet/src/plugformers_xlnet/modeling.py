@@ -224,21 +224,33 @@ class XLNetRelativeAttention(nn.Module):
 
     def forward(self, h: Tensor, g: Tensor | None, mask_h: Tensor | None, mask_g: Tensor | None, pos: Tensor,
                 seg: Tensor | None, mem: Tensor | None, target_mapping: Tensor | None,
-                output_attentions: bool = False) -> tuple[Tensor, Tensor | None, tuple | Tensor | None]:
+                output_attentions: bool = False,
+                need_h: bool = True) -> tuple[Tensor, Tensor | None, tuple | Tensor | None]:
         """``h`` (batch, q, d_model); ``g`` (batch, num_predict, d_model) or None; ``pos``
         (groups, p, d_model), the relative encoding; ``mem`` (batch, mlen, d_model) or None;
         ``target_mapping`` (batch, num_predict, q). Returns (h, g, attention probabilities:
-        (probs_h, probs_g) with two streams)."""
+        (probs_h, probs_g) with two streams). With ``need_h`` False (the last layer, when only
+        the query stream is returned) the content stream is not updated: ``h`` comes back as given."""
         context = h if mem is None else torch.cat((mem, h), dim=1)  # (batch, klen, d_model)
         k = self._heads(context, self.k)
         v = self._heads(context, self.v)
         groups, p, d = pos.shape
         k_r = (pos.to(self.r.dtype) @ self.r.flatten(1)).view(groups, p, self.n_head, self.d_head).transpose(1, 2)
-        ctx_h, probs_h = self._attend(self._heads(h, self.q), k, v, k_r, seg, mask_h)
-        out_h = self._output(h, ctx_h)
+        q_g = None
+        if g is not None and need_h:  # one projection for both streams' queries
+            q_both = self._heads(torch.cat((h, g), dim=1), self.q)  # (batch, heads, q + num_predict, head_dim)
+            q_h, q_g = q_both[:, :, :h.shape[1]], q_both[:, :, h.shape[1]:]
+        elif need_h or g is None:
+            q_h = self._heads(h, self.q)  # (batch, heads, q, head_dim)
+        if need_h or g is None:
+            ctx_h, probs_h = self._attend(q_h, k, v, k_r, seg, mask_h)
+            out_h = self._output(h, ctx_h)
+        else:
+            out_h, probs_h = h, None
         if g is None:
             return out_h, None, probs_h if output_attentions else None
-        q_g = self._heads(g, self.q)  # (batch, heads, num_predict, head_dim)
+        if q_g is None:
+            q_g = self._heads(g, self.q)  # (batch, heads, num_predict, head_dim)
         mapping = target_mapping.to(q_g.dtype)[:, None]  # (batch, 1, num_predict, q)
         q_g = mapping.transpose(-1, -2) @ q_g  # (batch, heads, q, head_dim): each query at its target position
         ctx_g, probs_g = self._attend(q_g, k, v, k_r, seg, mask_g)
@@ -277,11 +289,18 @@ class XLNetLayer(nn.Module):
 
     def forward(self, h: Tensor, g: Tensor | None, mask_h: Tensor | None, mask_g: Tensor | None, pos: Tensor,
                 seg: Tensor | None, mem: Tensor | None, target_mapping: Tensor | None,
-                output_attentions: bool = False) -> tuple[Tensor, Tensor | None, tuple | Tensor | None]:
-        h, g, probs = self.rel_attn(h, g, mask_h, mask_g, pos, seg, mem, target_mapping, output_attentions)
-        if g is not None:
-            g = self.ff(g)
-        return self.ff(h), g, probs
+                output_attentions: bool = False,
+                need_h: bool = True) -> tuple[Tensor, Tensor | None, tuple | Tensor | None]:
+        h, g, probs = self.rel_attn(h, g, mask_h, mask_g, pos, seg, mem, target_mapping, output_attentions, need_h)
+        if g is None:
+            return self.ff(h), None, probs
+        if not need_h:
+            return h, self.ff(g), probs  # the content stream is not needed after this layer
+        if self.training:
+            return self.ff(h), self.ff(g), probs
+        # the feed-forward is position-wise: one call over both streams reads its weights once
+        both = self.ff(torch.cat((h, g), dim=1))  # (batch, q + num_predict, d_model)
+        return both[:, :h.shape[1]], both[:, h.shape[1]:], probs
 
 
 # --------------------------------------------------------------------------- base class
@@ -518,7 +537,9 @@ class XLNetModel(XLNetPreTrainedModel):
                 h, g, probs = checkpoint(layer, h, g, mask_h, mask_g, pos, seg, mem, target_mapping,
                                          output_attentions, use_reentrant=False)
             else:
-                h, g, probs = layer(h, g, mask_h, mask_g, pos, seg, mem, target_mapping, output_attentions)
+                # the last layer's content stream is only returned through hidden_states / attentions
+                need_h = i < len(self.layer) - 1 or g is None or output_hidden_states or output_attentions
+                h, g, probs = layer(h, g, mask_h, mask_g, pos, seg, mem, target_mapping, output_attentions, need_h)
             if output_attentions:
                 attentions.append(probs)
         if output_hidden_states:
