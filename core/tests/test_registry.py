@@ -181,6 +181,32 @@ def test_name_patterns_most_specific_first(monkeypatch):
     assert reg.type_for_name("gpt") is None
 
 
+def test_name_excludes_pass_a_type_over(monkeypatch):
+    # a short pattern that another architecture's names contain: the excluded names fall
+    # through to the other types (or to none), every other name still matches
+    reg = registry_with(monkeypatch, FakeEntryPoint("a", plugin_module(
+        spec("short", name_patterns=("ab",), name_excludes=("ab-cd",)), spec("other", name_patterns=("cd",))),
+        "dist-a"))
+    assert reg.type_for_name("/models/ab-base") == "short"
+    assert reg.type_for_name("/models/AB-CD-base") == "other"
+    assert reg.type_for_name("ab-cd") == "other"
+    reg2 = registry_with(monkeypatch, FakeEntryPoint("b", plugin_module(
+        spec("short", name_patterns=("ab",), name_excludes=("ab-cd",))), "dist-b"))
+    assert reg2.type_for_name("ab-cd-large") is None
+    with pytest.raises(PluginError, match="name_excludes must be a tuple"):
+        spec("bad", name_excludes="ab-cd")
+
+
+def test_name_patterns_try_the_last_part_of_the_name_first(monkeypatch):
+    # an organisation or parent folder named after one type holds a checkpoint of another
+    reg = registry_with(monkeypatch, FakeEntryPoint("a", plugin_module(
+        spec("long", name_patterns=("longname",)), spec("other", name_patterns=("shortx",))), "dist-a"))
+    assert reg.type_for_name("longname/shortx-base") == "other"  # equal or longer org pattern loses
+    assert reg.type_for_name("/data/longname/checkpoint-500/") == "long"  # nothing in the last part: the whole
+    assert reg.type_for_name("C:\\ckpt\\shortx-1") == "other"
+    assert reg.type_for_name("/data/plain") is None
+
+
 def test_export_and_install_hint(monkeypatch):
     mod = types.ModuleType("fake_cls_mod")
 

@@ -9,6 +9,9 @@
     plugformers plugins [--json] [--check]     installed plugins: distributions, model types,
                                                heads, conflicts, broken and disabled ones
     plugformers new-plugin NAME [--dir DIR]    scaffold a plugin package (see docs/plugins.md)
+    plugformers convert-vocab PATH --allow-pickle [--output DIR]
+                                               re-save a tokenizer whose vocabulary is a pickle
+                                               (vocab.pkl, vocab.bin) in the safe format
 
 ``plugformers plugins`` reads entry points and imports each plugin's entry module only,
 never torch; ``--check`` also imports every class each plugin names (and so torch) and
@@ -632,6 +635,34 @@ def _print_files(files: list[tuple[str, int | None]]) -> None:
         print(f"  {path.ljust(width)}  {_size(size):>9}")
 
 
+# ------------------------------------------------------------------ convert-vocab
+
+
+def _convert_vocab(args: argparse.Namespace) -> int:
+    """Load a tokenizer with the pickle opt-in, save it in the safe format (tokenizer.json and
+    the architecture's own text files), and check that the result loads without the opt-in."""
+    from .auto import AutoTokenizer
+    from .hub import is_local
+
+    output = args.output
+    if output is None:
+        if not is_local(args.path):
+            raise ValueError(f"{args.path!r} is not a local folder: give --output DIR for the converted files.")
+        output = args.path
+    tokenizer = AutoTokenizer.from_pretrained(args.path, allow_pickle=True, cache_dir=args.cache_dir,
+                                              revision=args.revision)
+    written = tokenizer.save_pretrained(output)
+    reloaded = type(tokenizer).from_pretrained(output)  # without allow_pickle: the safe files alone
+    if reloaded.get_vocab() != tokenizer.get_vocab():
+        raise ValueError(f"{output}: the saved vocabulary does not load back the same; the files are kept for "
+                         "inspection. Please report this.")
+    print(f"{args.path}: {type(tokenizer).__name__}, {len(tokenizer)} tokens, saved to {output}:")
+    for path in written:
+        print(f"  {os.path.basename(path)}")
+    print("It loads without allow_pickle now; the pickled files are no longer read (delete them if you like).")
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -688,6 +719,18 @@ def _parser(argv: list[str]) -> argparse.ArgumentParser:
     n.add_argument("name", help="the plugin's name and model_type, lower-case (e.g. 'tinyformer')")
     n.add_argument("--dir", default=None, help="where to create it (default: ./plugformers-NAME)")
     n.set_defaults(func=_new_plugin)
+    c = sub.add_parser("convert-vocab", help="re-save a tokenizer with a pickled vocabulary in the safe format",
+                       description="Load the tokenizer of PATH with allow_pickle=True (a pickled vocabulary such "
+                                   "as vocab.pkl or vocab.bin: loading it can run code, so only for a trusted "
+                                   "source) and save it as tokenizer.json plus the architecture's text files, "
+                                   "which load without the opt-in.")
+    c.add_argument("path", help="a local folder or a Hub repo id")
+    c.add_argument("--output", metavar="DIR", help="where to write the safe files (default: PATH, a local folder)")
+    c.add_argument("--allow-pickle", action="store_true", required=True,
+                   help="required: you trust PATH's pickle files enough to let them be loaded once")
+    c.add_argument("--revision", help="the Hub branch, tag or commit (default: main)")
+    c.add_argument("--cache-dir", help="the Hub cache folder (default: huggingface_hub's, under HF_HOME)")
+    c.set_defaults(func=_convert_vocab)
     return parser
 
 

@@ -7,6 +7,7 @@ Plugins import these instead of keeping their own copies.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Callable
 
 import torch
@@ -20,7 +21,9 @@ __all__ = [
     "extended_attention_mask",
     "causal_mask",
     "sequence_classification_loss",
+    "last_token_states",
     "check_input_ids",
+    "Conv1D",
     "SequenceSummary",
     "SquadStartLogits",
     "SquadEndLogits",
@@ -155,6 +158,31 @@ def sequence_classification_loss(logits: torch.Tensor, labels: torch.Tensor, con
     return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
+def last_token_states(hidden_states: torch.Tensor, input_ids: torch.Tensor | None, pad_token_id: int | None,
+                      model_name: str) -> torch.Tensor:
+    """The hidden state (batch, hidden) of each sequence's last token, what the sequence
+    classifiers of causal models (GPT-2, OpenAI GPT) score: the rightmost token that is not
+    ``pad_token_id`` (left and right padding both work). Without a pad token only a single
+    sequence can be read (its last position); with ``inputs_embeds`` only (``input_ids``
+    None) the last position of each, with a warning."""
+    batch = hidden_states.shape[0]
+    if pad_token_id is None and batch != 1:
+        raise ValueError(
+            f"{model_name} classifies the last non-padding token of each sequence, and without a padding token "
+            f"it cannot find it in a batch of {batch} sequences. Set config.pad_token_id (e.g. "
+            "model.config.pad_token_id = tokenizer.pad_token_id, or the eos id when padding with it), or pass one "
+            "sequence at a time."
+        )
+    if pad_token_id is None or input_ids is None:
+        if pad_token_id is not None:
+            warnings.warn(f"{model_name} cannot find padding in inputs_embeds; it classifies the last position of "
+                          "each sequence.", UserWarning, stacklevel=3)
+        return hidden_states[:, -1]  # (batch, hidden)
+    positions = torch.arange(input_ids.shape[-1], device=input_ids.device)
+    last = (positions * (input_ids != pad_token_id)).argmax(-1)  # (batch,): rightmost non-pad position
+    return hidden_states[torch.arange(batch, device=hidden_states.device), last]  # (batch, hidden)
+
+
 def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of position i predicting label i + 1 (the shift every causal LM
     head applies to ``labels=input_ids``); labels of -100 are ignored."""
@@ -229,6 +257,28 @@ def init_normal_(module: nn.Module, std: float) -> None:
             module.weight.data.fill_(1.0)
         if module.bias is not None:
             module.bias.data.zero_()
+
+
+class Conv1D(nn.Module):
+    """A linear layer with its weight stored (in_features, out_features), the layout of
+    GPT-2 and OpenAI GPT checkpoints (OpenAI's code used 1x1 convolutions), so their keys
+    and tensors load unchanged. ``residual`` marks the output projections whose init an
+    architecture may scale down with depth (GPT-2 does); the model's ``_init_weights``
+    initialises the weights."""
+
+    def __init__(self, in_features: int, out_features: int, residual: bool = False) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.residual = residual
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.addmm(self.bias, x.reshape(-1, self.in_features), self.weight)  # (tokens, out)
+        return out.view(*x.shape[:-1], self.out_features)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
 
 
 class SequenceSummary(nn.Module):

@@ -195,12 +195,18 @@ class PreTrainedModel(nn.Module):
 
     def tie_weights(self) -> None:
         """When ``config.tie_word_embeddings`` (the default), make every key of
-        ``tied_weights()`` the very parameter of its source; otherwise leave each its own."""
+        ``tied_weights()`` the very parameter of its source; otherwise leave each its own.
+        While loading, a checkpoint that stores the pair under the key's name only (an LM
+        checkpoint's embeddings into a head tied the other way) gives the source its values."""
         if not getattr(self.config, "tie_word_embeddings", True):
             return
         for key, source in self.tied_weights().items():
             if key not in self._kept_untied:
-                self._set_parameter(key, self.get_parameter(source))
+                value, own = self.get_parameter(source), self.get_parameter(key)
+                if value.device.type == "meta" and own.device.type != "meta":
+                    self._set_parameter(source, own)
+                else:
+                    self._set_parameter(key, value)
 
     def _set_parameter(self, key: str, value: nn.Parameter) -> None:
         module_name, _, name = key.rpartition(".")

@@ -99,6 +99,9 @@ class ModelType:
     heads: head key (``base``, ``masked-lm``, ...) -> model class or ``"module:attr"``.
     name_patterns: substrings of a checkpoint's name or path that select this type
         when its config.json has no ``model_type`` (pytorch-transformers 1.x).
+    name_excludes: substrings that stop this type's name_patterns from matching a name
+        (``("xlm-roberta",)`` for a type matched by ``"xlm"``: names of another
+        architecture that happen to contain the pattern); other types may still match it.
     legacy_names: short names (``bert-base-uncased``) -> their Hub repo ids.
     tiny_config: config values for a tiny model, used by the conformance suite.
     """
@@ -110,6 +113,7 @@ class ModelType:
     name_patterns: tuple[str, ...] = ()
     legacy_names: Mapping[str, str] = field(default_factory=dict)
     tiny_config: Mapping[str, Any] = field(default_factory=dict)
+    name_excludes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "heads", _freeze(self.heads))
@@ -119,6 +123,9 @@ class ModelType:
         if isinstance(self.name_patterns, str):
             problems.append(f"name_patterns must be a tuple of strings, got the string {self.name_patterns!r}")
         object.__setattr__(self, "name_patterns", tuple(self.name_patterns))
+        if isinstance(self.name_excludes, str):
+            problems.append(f"name_excludes must be a tuple of strings, got the string {self.name_excludes!r}")
+        object.__setattr__(self, "name_excludes", tuple(self.name_excludes))
         if not isinstance(self.model_type, str) or not self.model_type:
             problems.append(f"model_type must be a non-empty string, got {self.model_type!r}")
         for key, target in self.heads.items():
@@ -138,6 +145,8 @@ class ModelType:
             problems += _check_target("tokenizer", self.tokenizer)
         if not all(isinstance(p, str) and p for p in self.name_patterns):
             problems.append(f"name_patterns must be a tuple of non-empty strings, got {self.name_patterns!r}")
+        if not all(isinstance(p, str) and p for p in self.name_excludes):
+            problems.append(f"name_excludes must be a tuple of non-empty strings, got {self.name_excludes!r}")
         if problems:
             raise PluginError(f"invalid ModelType {self.model_type!r}: " + "; ".join(problems))
 
@@ -649,15 +658,21 @@ class Registry:
         return self.resolve(target, what=f"the {head!r} head", model_type=model_type)
 
     def type_for_name(self, name_or_path: str) -> str | None:
-        """The model type whose name pattern matches a checkpoint's name, longest pattern first."""
-        name = os.fspath(name_or_path).lower()
+        """The model type whose name pattern matches a checkpoint's name, longest pattern
+        first; a type whose ``name_excludes`` occur in the name is passed over. The last
+        part of the name (the repo or folder name) is tried before the whole, so that an
+        organisation or parent folder does not decide: ``distilbert/distilgpt2`` is GPT-2."""
+        name = os.fspath(name_or_path).lower().rstrip("/\\")
         candidates = sorted(
-            ((p.lower(), t) for t in self.model_types() for r in self._effective(t) for p in r.spec.name_patterns),
+            ((p.lower(), t, r.spec.name_excludes) for t in self.model_types() for r in self._effective(t)
+             for p in r.spec.name_patterns),
             key=lambda pt: -len(pt[0]),
         )
-        for pattern, model_type in candidates:
-            if pattern in name:
-                return model_type
+        last = re.split(r"[/\\]", name)[-1]
+        for text in dict.fromkeys((last, name)):
+            for pattern, model_type, excludes in candidates:
+                if pattern in text and not any(x.lower() in text for x in excludes):
+                    return model_type
         return None
 
     def legacy_repo_id(self, name: str) -> str:

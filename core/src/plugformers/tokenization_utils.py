@@ -68,6 +68,7 @@ _NOT_INIT_KEYS = frozenset({
     "files_loaded", "processor_class", "tokenizer_file", "special_tokens_map_file", "full_tokenizer_file",
     "max_length", "stride", "truncation_strategy", "pad_to_multiple_of", "use_fast", "_from_auto",
     "_commit_hash", "from_slow", "init_inputs",
+    "allow_pickle",  # a loading opt-in (pickled vocabularies), never saved
 })
 _DECODE_IGNORED_KWARGS = frozenset({"use_source_tokenizer", "spaces_between_special_tokens"})
 _UNKNOWN = object()  # backend padding/truncation state that must be set again before the next call
@@ -120,6 +121,13 @@ def _token_json(token: str | AddedToken, *, full: bool = False) -> str | dict:
     if not (token.lstrip or token.rstrip or token.single_word or token.normalized):
         return token.content
     return fields
+
+
+def _plain_token_json(value: str | dict | list) -> str | list:
+    """``_token_json``'s output with every token reduced to its content string."""
+    if isinstance(value, list):
+        return [_plain_token_json(v) for v in value]
+    return value["content"] if isinstance(value, dict) else value
 
 
 def _read_json(path: str | None, what: str) -> dict:
@@ -655,7 +663,7 @@ class PreTrainedTokenizer:
 
         if init.get("tokenizer_file") is None and init.get("tokenizer_object") is None:
             init["tokenizer_file"] = resolve_file(name, TOKENIZER_FILE, options, required=False)
-        if init["tokenizer_file"] is None and init.get("tokenizer_object") is None:
+        if init.get("tokenizer_file") is None and init.get("tokenizer_object") is None:
             init.pop("tokenizer_file")
             for key, filename in cls.vocab_files_names.items():
                 if init.get(key) is None:
@@ -712,7 +720,9 @@ class PreTrainedTokenizer:
         config = {
             **self.init_kwargs,
             **self._config_options(),
-            **special_map,
+            # Plain strings here, as transformers 5 writes them (and requires: it rejects the dict
+            # form); a token's options (RoBERTa's lstrip <mask>) are in added_tokens_decoder below.
+            **{name: _plain_token_json(value) for name, value in special_map.items()},
             "model_max_length": self.model_max_length,
             "padding_side": self.padding_side,
             "truncation_side": self.truncation_side,

@@ -24,6 +24,9 @@ def register_model_types(register):
             "question-answering": _M + "BertForQuestionAnswering",
         },
         name_patterns=("bert",),
+        # "bert" occurs in RoBERTa names too; XLM-RoBERTa is an architecture of its own
+        # (plain RoBERTa names go to the longer "roberta" pattern when that plugin is installed).
+        name_excludes=("xlm-roberta", "xlm_roberta", "xlmroberta"),
         legacy_names={
             name: f"google-bert/{name}"
             for name in (

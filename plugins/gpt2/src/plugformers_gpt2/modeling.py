@@ -6,7 +6,7 @@ Module names are the checkpoint's key names (``transformer.h.0.attn.c_attn.weigh
 projections store their weight as (in_features, out_features), the transpose of
 nn.Linear's; ``Conv1D`` keeps that layout, so no key or tensor is remapped.
 
-Order: the Conv1D projection and the vocabulary projection, attention, feed-forward,
+Order: the vocabulary projection (Conv1D is plugformers.layers'), attention, feed-forward,
 block, the shared base class, the attention mask, the base model, then the heads.
 
 Incremental decoding keeps keys and values in a ``plugformers.cache.KVCache``;
@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from plugformers.cache import KVCache
 from plugformers.layers import (
+    Conv1D,
     SequenceSummary,
     all_set,
     attend,
@@ -33,6 +34,7 @@ from plugformers.layers import (
     check_input_ids,
     get_activation,
     init_normal_,
+    last_token_states,
     sequence_classification_loss,
     span_logits_and_loss,
 )
@@ -69,25 +71,8 @@ PastKeyValues = KVCache | tuple[tuple[torch.Tensor, torch.Tensor], ...]
 # --------------------------------------------------------------------------- projection
 
 
-class Conv1D(nn.Module):
-    """A linear layer with its weight stored (in_features, out_features), the layout of
-    GPT-2 checkpoints (OpenAI's code used 1x1 convolutions). ``residual`` marks the
-    output projections whose init GPT-2 scales down with depth. The weights are
-    initialised by GPT2PreTrainedModel._init_weights."""
-
-    def __init__(self, in_features: int, out_features: int, residual: bool = False) -> None:
-        super().__init__()
-        self.in_features, self.out_features = in_features, out_features
-        self.residual = residual
-        self.weight = nn.Parameter(torch.empty(in_features, out_features))
-        self.bias = nn.Parameter(torch.zeros(out_features))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.addmm(self.bias, x.reshape(-1, self.in_features), self.weight)  # (tokens, out)
-        return out.view(*x.shape[:-1], self.out_features)
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}"
+# Conv1D (plugformers.layers, shared with OpenAI GPT) keeps the checkpoints' (in, out) layout;
+# GPT2PreTrainedModel._init_weights initialises it, scaling the residual projections.
 
 
 class GPT2VocabProjection(nn.Linear):
@@ -625,29 +610,11 @@ class GPT2ForSequenceClassification(GPT2PreTrainedModel):
         return_dict = self.config.use_return_dict if return_dict is None else return_dict
         if labels is not None and use_cache is None:
             use_cache = False
-        batch = (input_ids if input_ids is not None else inputs_embeds).shape[0]
-        pad = self.config.pad_token_id
-        if pad is None and batch != 1:
-            raise ValueError(
-                f"GPT2ForSequenceClassification classifies the last non-padding token of each sequence, and "
-                f"without a padding token it cannot find it in a batch of {batch} sequences. Set "
-                "config.pad_token_id (e.g. model.config.pad_token_id = tokenizer.pad_token_id, or the eos id "
-                "50256 when padding with it), or pass one sequence at a time."
-            )
         outputs = self.transformer(
             input_ids, past_key_values, attention_mask, token_type_ids, position_ids, inputs_embeds, use_cache,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states, return_dict=True,
         )
-        hidden_states = outputs.last_hidden_state  # (batch, seq, hidden)
-        if pad is None or input_ids is None:
-            if pad is not None:
-                warnings.warn("GPT2ForSequenceClassification cannot find padding in inputs_embeds; it classifies "
-                              "the last position of each sequence.", UserWarning, stacklevel=2)
-            pooled = hidden_states[:, -1]  # (batch, hidden)
-        else:
-            positions = torch.arange(input_ids.shape[-1], device=input_ids.device)
-            last = (positions * (input_ids != pad)).argmax(-1)  # (batch,): rightmost non-pad position
-            pooled = hidden_states[torch.arange(batch, device=hidden_states.device), last]  # (batch, hidden)
+        pooled = last_token_states(outputs.last_hidden_state, input_ids, self.config.pad_token_id, type(self).__name__)
         logits = self.score(pooled)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
         out = SequenceClassifierOutputWithPast(
