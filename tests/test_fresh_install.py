@@ -147,10 +147,95 @@ def _tiny_xlnet(folder: Path) -> str:
     return str(folder)
 
 
+def _tiny_roberta(folder: Path) -> str:
+    """A random tiny RoBERTa with a byte-level BPE vocabulary trained here (vocab.json + merges.txt)."""
+    import torch
+    from tokenizers import ByteLevelBPETokenizer
+
+    trainer = ByteLevelBPETokenizer()
+    trainer.train_from_iterator(TEXTS * 20, vocab_size=300, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    folder.mkdir(parents=True)
+    trainer.save_model(str(folder))
+    tokenizer = registry.tokenizer_class("roberta").from_pretrained(folder)
+    config = registry.config_class("roberta")(**{**registry.get("roberta").tiny_config, "vocab_size": len(tokenizer)})
+    torch.manual_seed(0)
+    registry.head_class("roberta", "base")(config).save_pretrained(folder)
+    return str(folder)
+
+
+def _tiny_transfo_xl(folder: Path) -> str:
+    """A random tiny Transformer-XL with a word-level vocab.txt (TEXTS' words, then fillers)."""
+    import torch
+
+    spec = registry.get("transfo-xl")
+    size = spec.tiny_config["vocab_size"]
+    words = ["<unk>", "<eos>", *dict.fromkeys(w for t in TEXTS for w in t.split())]
+    words += [f"w{i}" for i in range(size - len(words))]
+    folder.mkdir(parents=True)
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    tokenizer = registry.tokenizer_class("transfo-xl").from_pretrained(folder)
+    assert len(tokenizer) == size
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    registry.head_class("transfo-xl", "base")(registry.config_class("transfo-xl")(**spec.tiny_config)).save_pretrained(folder)
+    return str(folder)
+
+
+def _bpe_end_of_word(words: list[str], specials: list[str], size: int) -> tuple[dict, list]:
+    """A BPE vocabulary with the ``</w>`` end-of-word marker (XLM, OpenAI GPT), trained here."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    backend = Tokenizer(models.BPE(unk_token="<unk>", end_of_word_suffix="</w>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    backend.train_from_iterator(words, trainers.BpeTrainer(vocab_size=size, special_tokens=specials,
+                                                           end_of_word_suffix="</w>", show_progress=False))
+    state = json.loads(backend.to_str())["model"]
+    return state["vocab"], [m.split(" ") if isinstance(m, str) else m for m in state["merges"]]
+
+
+def _tiny_xlm(folder: Path) -> str:
+    """A random tiny XLM with vocab.json + merges.txt in XLM's format ("a b</w> count" lines)."""
+    import torch
+
+    specials = ["<s>", "</s>", "<pad>", "<unk>", *[f"<special{i}>" for i in range(10)]]
+    vocab, merges = _bpe_end_of_word([w.lower() for t in TEXTS * 20 for w in t.split()], specials, 200)
+    folder.mkdir(parents=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (folder / "merges.txt").write_text("".join(f"{a} {b} {len(merges) - i}\n" for i, (a, b) in enumerate(merges)),
+                                       encoding="utf-8")
+    tokenizer = registry.tokenizer_class("xlm").from_pretrained(folder)
+    config = registry.config_class("xlm")(**{**registry.get("xlm").tiny_config, "vocab_size": len(tokenizer)})
+    torch.manual_seed(0)
+    registry.head_class("xlm", "base")(config).save_pretrained(folder)
+    return str(folder)
+
+
+def _tiny_openai_gpt(folder: Path) -> str:
+    """A random tiny OpenAI GPT with a lower-cased ``</w>`` BPE vocabulary trained here."""
+    import torch
+
+    vocab, merges = _bpe_end_of_word([w.lower() for t in TEXTS * 20 for w in t.split()], ["<unk>"], 200)
+    folder.mkdir(parents=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8")
+    tokenizer = registry.tokenizer_class("openai-gpt").from_pretrained(folder)
+    tokenizer.pad_token = tokenizer.unk_token
+    tokenizer.save_pretrained(folder)
+    config = registry.config_class("openai-gpt")(**{**registry.get("openai-gpt").tiny_config,
+                                                   "vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id})
+    torch.manual_seed(0)
+    registry.head_class("openai-gpt", "base")(config).save_pretrained(folder)
+    return str(folder)
+
+
 CHECKPOINTS = {
+    "roberta": _tiny_roberta,
     "bert": lambda folder: _minilm(),  # the real all-MiniLM-L6-v2 weights
     "gpt2": _tiny_gpt2,
     "xlnet": _tiny_xlnet,
+    "transfo-xl": _tiny_transfo_xl,
+    "xlm": _tiny_xlm,
+    "openai-gpt": _tiny_openai_gpt,
     "distilbert": _tiny_distilbert,
 }
 

@@ -66,3 +66,24 @@ def test_causal_lm_entries_pick_the_causal_head(tmp_path):
     assert model.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=4, min_new_tokens=4).shape == (1, 7)
     with pytest.raises(Exception, match="masked-lm"):
         hub("modelForMaskedLM", str(tmp_path))
+
+
+@pytest.mark.parametrize("model_type", sorted(__import__("plugformers").registry.model_types()))
+def test_entries_serve_every_installed_type(model_type, tmp_path):
+    """The entries are the Auto classes: for every installed type they pick its heads."""
+    from plugformers import registry
+
+    heads = registry.get(model_type).heads
+    tiny_model(model_type, "base").save_pretrained(tmp_path)
+    assert type(hub("model", str(tmp_path))) is registry.head_class(model_type, "base")
+    lm = "masked-lm" if "masked-lm" in heads else "causal-lm" if "causal-lm" in heads else None
+    if lm is not None:
+        assert type(hub("modelWithLMHead", str(tmp_path))) is registry.head_class(model_type, lm)
+    for entry, head in (("modelForCausalLM", "causal-lm"), ("modelForMaskedLM", "masked-lm"),
+                        ("modelForSequenceClassification", "sequence-classification"),
+                        ("modelForQuestionAnswering", "question-answering")):
+        if head in heads:
+            assert type(hub(entry, str(tmp_path))) is registry.head_class(model_type, head), entry
+        else:
+            with pytest.raises(Exception, match=head):
+                hub(entry, str(tmp_path))
