@@ -30,8 +30,10 @@ them runs as described above):
   ``attention_mask`` (rows, length) or None. The output's ``logits[:, -1]`` are read.
   XLNet uses it to append its dummy target token with ``perm_mask`` and
   ``target_mapping``, and to pass ``mems`` as the cache.
-- ``generation_cache(output)``: the cache to keep from a forward's output (default:
-  ``output.past_key_values``).
+- ``generation_cache(output[, inputs])``: the cache to keep from a forward's output
+  (default: ``output.past_key_values``). ``inputs`` is the dict ``generation_inputs``
+  returned for that pass; it is passed only to a hook that takes a second argument (XLM
+  reads its in-place ``cache`` dict from it and drops the appended mask token's slot).
 - ``reorder_generation_cache(past, index) -> past``: the cache holding only the rows
   ``index`` (beam search; default: ``KVCache.reorder``, or the rows of every tensor of a
   legacy tuple of (key, value) per layer).
@@ -689,13 +691,20 @@ class _Stepper:
         # The model's own step inputs and cache handling, when its class defines them (see the module docstring).
         self.step_inputs = getattr(model, "generation_inputs", None)
         self.read_cache = getattr(model, "generation_cache", None) or _output_cache
+        # generation_cache(output, inputs), or a hook that takes only the output
+        self.cache_reads_inputs = self.read_cache is not _output_cache and len(
+            inspect.signature(self.read_cache).parameters) >= 2
         self.reorder_cache = getattr(model, "reorder_generation_cache", None)
 
     def _custom_call(self, ids: torch.Tensor) -> torch.Tensor:
         """One pass through the model's ``generation_inputs``: ``ids`` is the whole sequence so far."""
         mask = self.mask[:, :ids.shape[1]] if self.mask is not None else None
-        out = self.model(**self.step_inputs(ids, self.past if self.use_cache else None, mask))
-        self.past = self.read_cache(out) if self.use_cache else None
+        inputs = self.step_inputs(ids, self.past if self.use_cache else None, mask)
+        out = self.model(**inputs)
+        if not self.use_cache:
+            self.past = None
+        else:
+            self.past = self.read_cache(out, inputs) if self.cache_reads_inputs else self.read_cache(out)
         self.length = ids.shape[1]
         return out.logits[:, -1, :]
 

@@ -474,24 +474,48 @@ class XLMWithLMHeadModel(XLMPreTrainedModel):
     def generation_inputs(self, input_ids: Tensor, past: dict | None, attention_mask: Tensor | None) -> dict:
         """The forward arguments that score the token after ``input_ids`` (rows, length):
         ``config.mask_token_id`` appended as the slot to predict, and ``langs`` holding
-        ``config.lang_id`` everywhere, as transformers' XLM generation does. The whole
-        sequence runs each step, with no attention mask (padding is told by pad_token_id
-        alone): the appended slot changes what a bidirectional model computes for every
-        position, and what transformers computes is what gives the same tokens."""
+        ``config.lang_id`` everywhere, as transformers' XLM generation does, with no
+        attention mask (padding is told by pad_token_id alone, positions count from 0):
+        what transformers computes is what gives the same tokens.
+
+        A bidirectional model runs the whole sequence each step: the appended slot changes
+        what every position computes. A causal one passes its ``cache`` dict, so only the
+        newest token and the mask slot are fed; ``generation_cache`` then drops the slot.
+        That gives the whole-sequence logits: with no pad token in a row, every position is
+        kept and sees only earlier ones; with k >= 1 pad tokens, the last k positions (the
+        mask slot among them) are zeroed by the pad-count lengths, so the row's logits are
+        the prediction layer's on zeros, whatever the cache holds."""
         config = self.config
         mask_id = config.mask_token_id if config.mask_token_id is not None else config.mask_index
         input_ids = F.pad(input_ids, (0, 1), value=mask_id)  # (rows, length + 1)
         langs = torch.full_like(input_ids, config.lang_id) if config.lang_id is not None else None
-        return {"input_ids": input_ids, "langs": langs, "return_dict": True}
+        if not config.causal:
+            return {"input_ids": input_ids, "langs": langs, "return_dict": True}
+        cache = past if past is not None else {"slen": 0}
+        return {"input_ids": input_ids, "langs": langs, "cache": cache, "logits_to_keep": 1, "return_dict": True}
 
     @staticmethod
-    def generation_cache(output: MaskedLMOutput) -> None:
-        """Nothing is kept between steps (see generation_inputs)."""
-        return None
+    def generation_cache(output: MaskedLMOutput, inputs: dict) -> dict | None:
+        """The cache kept between steps: the ``cache`` dict the pass filled (causal models
+        only), without the mask slot's keys and values, so the next step's slot and the
+        newest token go where it was."""
+        cache = inputs.get("cache")
+        if cache is None:
+            return None
+        kept = {layer: (kv[0][:, :, :-1], kv[1][:, :, :-1])  # (rows, heads, slen - 1, head_dim)
+                for layer, kv in cache.items() if layer != "slen"}
+        kept["slen"] = cache["slen"] - 1
+        return kept
 
     @staticmethod
-    def reorder_generation_cache(past: None, index: Tensor) -> None:
-        return None
+    def reorder_generation_cache(past: dict | None, index: Tensor) -> dict | None:
+        """Keep the rows ``index`` of every layer's keys and values (beam search)."""
+        if past is None:
+            return None
+        kept = {layer: (kv[0].index_select(0, index), kv[1].index_select(0, index))
+                for layer, kv in past.items() if layer != "slen"}
+        kept["slen"] = past["slen"]
+        return kept
 
 
 class XLMForSequenceClassification(XLMPreTrainedModel):
