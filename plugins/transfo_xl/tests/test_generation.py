@@ -120,3 +120,29 @@ def test_perplexity_equals_the_1x_evaluation_loop(kind):
     assert result.tokens == 2 * count
     assert math.isclose(result.perplexity, math.exp(total / count), rel_tol=1e-5)
     assert math.isclose(result.nll, total / count, rel_tol=1e-5)
+
+
+@pytest.mark.parametrize("kind", list(CONFIGS))
+def test_cached_mems_give_the_numbers_of_plain_mems(kind):
+    """use_cache=True in inference (TransfoXLMems: keys and values kept in growing buffers)
+    against plain mems, over steps that slide the memory window; an older cache fed again
+    (its buffer grown since) still gives its own numbers; in training mode it is a list."""
+    ours, _ = build(kind, scale=0.3)
+    ids = torch.randint(0, VOCAB, (2, 14), generator=torch.Generator().manual_seed(5))
+    with torch.inference_mode():
+        plain = cached = ours.transformer.empty_mems(2)
+        history = []
+        for step in range(ids.shape[1] - 3):
+            seg = ids[:, :4] if step == 0 else ids[:, step + 3:step + 4]
+            a = ours(seg, mems=plain)
+            b = ours(seg, mems=cached, use_cache=True)
+            assert type(b.mems).__name__ == "TransfoXLMems"
+            torch.testing.assert_close(b.logits, a.logits, rtol=0, atol=1e-5)
+            for x, y in zip(a.mems, b.mems):
+                torch.testing.assert_close(y, x, rtol=0, atol=1e-5)
+            history.append((seg, cached, a.logits))
+            plain, cached = a.mems, b.mems
+        seg, old, expected = history[2]  # fed again after its buffer has grown
+        torch.testing.assert_close(ours(seg, mems=old, use_cache=True).logits, expected, rtol=0, atol=1e-5)
+    ours.train()
+    assert type(ours(ids[:, :4], mems=ours.transformer.empty_mems(2), use_cache=True).mems) is list

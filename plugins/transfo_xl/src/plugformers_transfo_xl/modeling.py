@@ -15,7 +15,8 @@ Tensors run batch-first inside; ``mems`` keep the checkpoints' layout: one tenso
 layer, (mem_len, batch, d_model), the hidden states that entered that layer. With
 ``mems=None`` a forward starts, as 1.x does, from ``mem_len`` zero states; pass
 ``mems`` of length 0 (``model.empty_mems(batch)``) to start from no memory at all
-(what generate() does).
+(what generate() does). With ``use_cache=True`` in inference the returned mems are a
+``TransfoXLMems``: the same list, also carrying what each layer computed from it (see there).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "TransfoXLModelOutput",
     "TransfoXLLMHeadModelOutput",
     "TransfoXLSequenceClassifierOutput",
+    "TransfoXLMems",
     "AdaptiveEmbedding",
     "ProjectedAdaptiveLogSoftmax",
 ]
@@ -91,6 +93,73 @@ class TransfoXLSequenceClassifierOutput(ModelOutput):
     attentions: Tensors | None = None
 
 
+class _Rows:
+    """Rows ``[start, stop)`` along ``dim`` of a buffer with room to spare, which later rows
+    are written into in place: a step of one token then copies one row, not the whole
+    memory (what ``torch.cat`` would). ``store`` is ``[buffer, filled]``, shared by every
+    view of the buffer: only a view that ends where the buffer is filled grows in place; an
+    older one fed again (or one with no room left) is first copied to a new buffer."""
+
+    __slots__ = ("store", "start", "stop", "dim")
+
+    def __init__(self, store: list, start: int, stop: int, dim: int) -> None:
+        self.store, self.start, self.stop, self.dim = store, start, stop, dim
+
+    @classmethod
+    def copy_of(cls, rows: Tensor, dim: int, spare: int) -> _Rows:
+        """A new buffer holding ``rows``, with ``spare`` free rows after them."""
+        shape = list(rows.shape)
+        shape[dim] += spare
+        buffer = rows.new_empty(shape)
+        buffer.narrow(dim, 0, rows.shape[dim]).copy_(rows)
+        return cls([buffer, rows.shape[dim]], 0, rows.shape[dim], dim)
+
+    @property
+    def tensor(self) -> Tensor:
+        return self.store[0].narrow(self.dim, self.start, self.stop - self.start)
+
+    def extended(self, new: Tensor, spare: int) -> _Rows:
+        """These rows followed by ``new``."""
+        buffer, filled = self.store
+        q = new.shape[self.dim]
+        if filled != self.stop or self.stop + q > buffer.shape[self.dim]:
+            self = _Rows.copy_of(self.tensor, self.dim, q + spare)
+            buffer = self.store[0]
+        buffer.narrow(self.dim, self.stop, q).copy_(new)
+        self.store[1] = self.stop + q
+        return _Rows(self.store, self.start, self.stop + q, self.dim)
+
+    def window(self, window: slice) -> _Rows:
+        """The rows ``window`` of these (counted from the first of them)."""
+        return _Rows(self.store, self.start + window.start, self.start + window.stop, self.dim)
+
+
+class TransfoXLMems(list):
+    """The mems (a list of (mem_len, batch, d_model) tensors, one per layer, as 1.x returns
+    them) with what each layer computed from them in inference, so that a step of one token
+    does not compute it again: ``keys_values[i]``, layer i's keys and values of its memory,
+    (batch, mem_len, 2 * n_head * d_head) rows of a growing buffer (_Rows, as the mems
+    are); ``positions[i]``, its projected relative encodings ``r_net(pos_emb)`` of the
+    distances ``len - 1 .. 0``, (len, n_head * d_head), ``len`` at least mem_len + 1 (a
+    segment of k keys takes the last k rows).
+
+    Returned by a forward with ``use_cache=True`` in eval mode without gradients (what
+    generate() runs); fed back under the same conditions, the forward reuses them. Anywhere
+    else it is a plain list of the mems: training recomputes the keys from the memory, so
+    that the gradient reaches the projections as in 1.x."""
+
+    def __init__(self, hidden: list[_Rows], keys_values: list[_Rows], positions: list[Tensor]) -> None:
+        super().__init__(rows.tensor for rows in hidden)
+        self.hidden, self.keys_values, self.positions = hidden, keys_values, positions
+
+    def select(self, index: Tensor) -> TransfoXLMems:
+        """The rows ``index`` of the batch (beam search), in new buffers."""
+        spare = self[0].shape[0] + 1
+        return TransfoXLMems([_Rows.copy_of(mem.index_select(1, index), 0, spare) for mem in self],
+                             [_Rows.copy_of(kv.tensor.index_select(0, index), 1, spare) for kv in self.keys_values],
+                             self.positions)
+
+
 # --------------------------------------------------------------------------- building blocks
 
 
@@ -139,6 +208,11 @@ class AdaptiveEmbedding(nn.Module):
             embed = self.emb_layers[0](input_ids)  # (batch, seq, d_embed)
             if self.d_proj != self.d_embed:
                 embed = F.linear(embed, self.emb_projs[0])  # (batch, seq, d_proj)
+        elif input_ids.numel() == 1 and not torch.compiler.is_compiling():
+            # one token (a step of generation at batch 1): its cluster alone
+            token = int(input_ids)
+            i = sum(token >= lo for lo, _ in self.bounds[1:])  # the cluster the id is in
+            embed = F.linear(self.emb_layers[i](input_ids - self.bounds[i][0]), self.emb_projs[i])
         else:
             # Every cluster embeds every id (clamped into its range) and keeps its own:
             # no data-dependent indexing, so the model compiles as one graph.
@@ -153,8 +227,10 @@ class AdaptiveEmbedding(nn.Module):
 
 def _rel_shift(scores: Tensor) -> Tensor:
     """(batch, heads, q, k) scores against distances k-1 .. 0 -> against each key: row i
-    shifted left by q-1-i (the standard pad-and-reshape trick)."""
+    shifted left by q-1-i (the standard pad-and-reshape trick; a single row stays)."""
     b, n, q, k = scores.shape
+    if q == 1:
+        return scores
     padded = F.pad(scores, (1, 0))  # (batch, heads, q, k + 1)
     return padded.view(b, n, k + 1, q)[:, :, 1:].reshape(b, n, q, k)
 
@@ -182,27 +258,54 @@ class TransfoXLAttention(nn.Module):
         self.r_net = nn.Linear(d, n * dh, bias=False)
 
     def forward(self, hidden: Tensor, pos_emb: Tensor, mask: Tensor, mem: Tensor | None,
-                head_mask: Tensor | None, output_attentions: bool) -> tuple[Tensor, Tensor | None]:
+                head_mask: Tensor | None, output_attentions: bool,
+                cache: tuple[_Rows, Tensor] | None = None, spare: int = 0) -> tuple[Tensor, Tensor | None, tuple]:
+        """hidden (batch, q, d_model); mem (batch, m, d_model) or None; pos_emb: the
+        encodings of the distances k-1 .. 0 (k = m + q) or more. With ``cache`` (the keys
+        and values of ``mem``, and projected encodings: see TransfoXLMems), ``mem`` is not
+        read and pos_emb holds only the distances the cached encodings lack. Returns the
+        output, the attention probabilities when asked, and the keys and values of memory +
+        segment (batch, k, 2 * n * dh) (with ``cache``: as its _Rows, extended) with the
+        projected encodings."""
         b, q, _ = hidden.shape
-        context = hidden if mem is None else torch.cat([mem, hidden], dim=1)  # (batch, k, d_model)
-        k = context.shape[1]
-        heads = self.qkv_net(self.layer_norm(context) if self.pre_lnorm else context)  # (batch, k, 3 * n * dh)
-        w_q, w_k, w_v = heads.chunk(3, dim=-1)
-        w_q = w_q[:, -q:].view(b, q, self.n_head, self.d_head)  # (batch, q, heads, head_dim)
-        w_k = w_k.view(b, k, self.n_head, self.d_head)  # (batch, k, heads, head_dim)
-        w_v = w_v.view(b, k, self.n_head, self.d_head)
-        r_k = self.r_net(pos_emb).view(k, self.n_head, self.d_head)  # (k, heads, head_dim)
-        content = torch.einsum("bind,bjnd->bnij", w_q + self.r_w_bias, w_k)  # (batch, heads, q, k)
-        position = _rel_shift(torch.einsum("bind,jnd->bnij", w_q + self.r_r_bias, r_k))  # (batch, heads, q, k)
+        nd = self.n_head * self.d_head
+        if cache is None:
+            context = hidden if mem is None else torch.cat([mem, hidden], dim=1)  # (batch, k, d_model)
+            heads = self.qkv_net(self.layer_norm(context) if self.pre_lnorm else context)  # (batch, k, 3 * n * dh)
+            w_q, kv = heads[:, -q:, :nd], heads[..., nd:]  # (batch, q, n * dh), (batch, k, 2 * n * dh)
+            positions = self.r_net(pos_emb)  # (k or more, n * dh)
+            computed = kv
+        else:  # only the segment's own queries, keys and values, and the missing encodings
+            memory, positions = cache
+            heads = self.qkv_net(self.layer_norm(hidden) if self.pre_lnorm else hidden)  # (batch, q, 3 * n * dh)
+            w_q = heads[..., :nd]
+            computed = memory.extended(heads[..., nd:], spare)
+            kv = computed.tensor  # (batch, k, 2 * n * dh)
+            if pos_emb.shape[0]:
+                positions = torch.cat([self.r_net(pos_emb), positions], dim=0)
+        k = kv.shape[1]
+        w_q = w_q.reshape(b, q, self.n_head, self.d_head)  # (batch, q, heads, head_dim)
+        w_k = kv[..., :nd].view(b, k, self.n_head, self.d_head)  # (batch, k, heads, head_dim)
+        w_v = kv[..., nd:].view(b, k, self.n_head, self.d_head)
+        r_k = positions[positions.shape[0] - k:].view(k, self.n_head, self.d_head)  # (k, heads, head_dim)
+        # (batch, heads, q, head_dim) @ (batch, heads, head_dim, k): matmul, not einsum (a
+        # third less time in a step of one token)
+        content = torch.matmul((w_q + self.r_w_bias).transpose(1, 2), w_k.permute(0, 2, 3, 1))  # (batch, heads, q, k)
+        position = _rel_shift(torch.matmul((w_q + self.r_r_bias).transpose(1, 2), r_k.permute(1, 2, 0)))
         scores = (content + position) * self.scale
-        scores = scores.float().masked_fill(mask, -1e30).type_as(scores)
-        probs = self.dropatt(F.softmax(scores, dim=-1))  # (batch, heads, q, k)
+        if mask is not None:
+            scores = scores.float().masked_fill(mask, -1e30).type_as(scores)
+        probs = F.softmax(scores, dim=-1)  # (batch, heads, q, k)
+        if self.training:  # (the dropout calls cost a step of one token a tenth of its time)
+            probs = self.dropatt(probs)
         if head_mask is not None:
             probs = probs * head_mask
-        out = torch.einsum("bnij,bjnd->bind", probs, w_v).reshape(b, q, self.n_head * self.d_head)
-        out = self.drop(self.o_net(out))  # (batch, q, d_model)
+        out = torch.matmul(probs, w_v.transpose(1, 2)).transpose(1, 2)  # (batch, q, heads, head_dim)
+        out = self.o_net(out.reshape(b, q, nd))  # (batch, q, d_model)
+        if self.training:
+            out = self.drop(out)
         out = hidden + out if self.pre_lnorm else self.layer_norm(hidden + out)
-        return out, (probs if output_attentions else None)
+        return out, (probs if output_attentions else None), (computed, positions)
 
 
 class TransfoXLFeedForward(nn.Module):
@@ -215,10 +318,16 @@ class TransfoXLFeedForward(nn.Module):
         )
         self.layer_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_epsilon)
 
+    def _core(self, hidden: Tensor) -> Tensor:
+        if self.training:
+            return self.CoreNet(hidden)
+        first, relu, _, second, _ = self.CoreNet  # the dropouts do nothing in eval
+        return second(relu(first(hidden)))
+
     def forward(self, hidden: Tensor) -> Tensor:
         if self.pre_lnorm:
-            return hidden + self.CoreNet(self.layer_norm(hidden))
-        return self.layer_norm(hidden + self.CoreNet(hidden))
+            return hidden + self._core(self.layer_norm(hidden))
+        return self.layer_norm(hidden + self._core(hidden))
 
 
 class TransfoXLLayer(nn.Module):
@@ -227,9 +336,9 @@ class TransfoXLLayer(nn.Module):
         self.dec_attn = TransfoXLAttention(config, r_w_bias, r_r_bias)
         self.pos_ff = TransfoXLFeedForward(config)
 
-    def forward(self, hidden, pos_emb, mask, mem, head_mask, output_attentions):
-        hidden, attn = self.dec_attn(hidden, pos_emb, mask, mem, head_mask, output_attentions)
-        return self.pos_ff(hidden), attn
+    def forward(self, hidden, pos_emb, mask, mem, head_mask, output_attentions, cache=None, spare=0):
+        hidden, attn, computed = self.dec_attn(hidden, pos_emb, mask, mem, head_mask, output_attentions, cache, spare)
+        return self.pos_ff(hidden), attn, computed
 
 
 # --------------------------------------------------------------------------- base class
@@ -361,10 +470,13 @@ class TransfoXLModel(TransfoXLPreTrainedModel):
         p = self.word_emb.emb_layers[0].weight
         return [p.new_zeros(self.config.mem_len, batch_size, self.config.d_model) for _ in range(self.config.n_layer)]
 
-    def _attention_mask(self, q: int, m: int, device: torch.device) -> Tensor:
+    def _attention_mask(self, q: int, m: int, device: torch.device) -> Tensor | None:
         """(q, m + q) True where a position may NOT attend: the future, and with
-        same_length the keys beyond the last mem_len + 1."""
+        same_length the keys beyond the last mem_len + 1. None when nothing is masked (one
+        position, and without same_length or with no more than mem_len keys)."""
         k = m + q
+        if q == 1 and (not self.config.same_length or k <= self.config.mem_len):
+            return None
         ones = torch.ones(q, k, device=device)
         mask = torch.triu(ones, diagonal=1 + m)
         if self.config.same_length:
@@ -373,15 +485,19 @@ class TransfoXLModel(TransfoXLPreTrainedModel):
             mask = mask + torch.tril(ones, diagonal=-shift)
         return mask.bool()
 
+    def _mem_window(self, q: int, m: int) -> slice:
+        """Which of the m + q states of memory + segment the next mems keep: the last
+        mem_len, ending where pytorch-transformers 1.x ends them, at q + max(0, m - ext_len)."""
+        end = q + max(0, m - self.config.ext_len)
+        return slice(max(0, end - self.config.mem_len), end)
+
     def _update_mems(self, hids: list[Tensor], mems: Mems | None, q: int, m: int) -> list[Tensor] | None:
-        """The last mem_len states of memory + segment per layer, kept out of the graph. The
-        window ends where pytorch-transformers 1.x ends it: q + max(0, m - ext_len)."""
+        """The window's states per layer, kept out of the graph."""
         if mems is None:
             return None
-        end = q + max(0, m - self.config.ext_len)
-        begin = max(0, end - self.config.mem_len)
+        window = self._mem_window(q, m)
         with torch.no_grad():
-            return [torch.cat([mem, hid.transpose(0, 1)], dim=0)[begin:end].detach()
+            return [torch.cat([mem, hid.transpose(0, 1)], dim=0)[window].detach()
                     for mem, hid in zip(mems, hids)]
 
     def _head_mask(self, head_mask: Tensor | None) -> list[Tensor | None]:
@@ -404,9 +520,12 @@ class TransfoXLModel(TransfoXLPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        use_cache: bool | None = None,
     ) -> TransfoXLModelOutput | tuple:
         """input_ids (batch, seq); mems: the previous segment's ``mems`` (one
-        (mem_len, batch, d_model) tensor per layer), None for mem_len zero states."""
+        (mem_len, batch, d_model) tensor per layer), None for mem_len zero states.
+        ``use_cache``: in eval mode without gradients, return the mems as a TransfoXLMems,
+        whose keys and values the next forward reuses."""
         output_attentions, output_hidden_states, return_dict = self._flags(
             output_attentions, output_hidden_states, return_dict)
         if input_ids is None or input_ids.dim() != 2:
@@ -421,25 +540,47 @@ class TransfoXLModel(TransfoXLPreTrainedModel):
             _check_mems(mems, config.n_layer, b, config.d_model)
         m = mems[0].shape[0] if mems is not None else 0
         k = m + q
-        mask = self._attention_mask(q, m, input_ids.device)[None, None]  # (1, 1, q, k)
+        mask = self._attention_mask(q, m, input_ids.device)
+        mask = None if mask is None else mask[None, None]  # (1, 1, q, k)
         heads = self._head_mask(head_mask)
+        caching = bool(use_cache) and not self.training and not torch.is_grad_enabled() and mems is not None
+        reuse = caching and isinstance(mems, TransfoXLMems)
+        spare = max(config.mem_len, 16)  # free rows of a new buffer of the cache
 
         word_emb = self.word_emb(input_ids)  # (batch, q, d_model)
-        distances = torch.arange(k - 1, -1, -1.0, device=word_emb.device, dtype=word_emb.dtype)
+        # The distances k-1 .. 0. Caching, from mem_len at least (what the steps after this
+        # one need); reusing, only those farther than the cached encodings reach.
+        farthest = max(k, config.mem_len + 1) if caching else k
+        known = mems.positions[0].shape[0] if reuse else 0
+        distances = torch.arange(farthest - 1, known - 1, -1.0, device=word_emb.device, dtype=word_emb.dtype)
         if config.clamp_len > 0:
             distances = distances.clamp(max=config.clamp_len)
-        pos_emb = self.drop(self.pos_emb(distances))  # (k, d_model)
+        pos_emb = self.drop(self.pos_emb(distances))  # (farthest - known, d_model), possibly none
         hidden = self.drop(word_emb)
         hids: list[Tensor] = []
         attentions: list[Tensor] = []
+        computed: list[tuple] = []
         for i, layer in enumerate(self.layers):
             hids.append(hidden)
-            mem = None if mems is None else mems[i].transpose(0, 1)  # (batch, m, d_model)
-            hidden, attn = layer(hidden, pos_emb, mask, mem, heads[i], output_attentions)
+            mem = None if mems is None or reuse else mems[i].transpose(0, 1)  # (batch, m, d_model)
+            cache = (mems.keys_values[i], mems.positions[i]) if reuse else None
+            hidden, attn, layer_computed = layer(hidden, pos_emb, mask, mem, heads[i], output_attentions, cache, spare)
+            computed.append(layer_computed)
             if output_attentions:
                 attentions.append(attn)
         hidden = self.drop(hidden)
-        new_mems = self._update_mems(hids, mems, q, m)
+        if not caching:
+            new_mems = self._update_mems(hids, mems, q, m)
+        else:
+            window = self._mem_window(q, m)
+            if reuse:  # each layer's rows grow in their buffers
+                states = [rows.extended(hid.transpose(0, 1), spare).window(window)
+                          for rows, hid in zip(mems.hidden, hids)]
+                keys_values = [kv.window(window) for kv, _ in computed]
+            else:
+                states = [_Rows.copy_of(rows, 0, spare) for rows in self._update_mems(hids, mems, q, m)]
+                keys_values = [_Rows.copy_of(kv[:, window], 1, spare) for kv, _ in computed]
+            new_mems = TransfoXLMems(states, keys_values, [positions for _, positions in computed])
         out = TransfoXLModelOutput(
             last_hidden_state=hidden, mems=new_mems,
             hidden_states=tuple(hids + [hidden]) if output_hidden_states else None,
@@ -567,11 +708,11 @@ class TransfoXLLMHeadModel(TransfoXLPreTrainedModel):
     ) -> TransfoXLLMHeadModelOutput | tuple:
         """``labels`` (batch, seq): the token to predict at each position, NOT shifted (as
         in 1.x: feed a segment and the segment one token later); -100 is ignored.
-        ``logits_to_keep``: score only the last n positions (0: all). ``use_cache`` is
-        accepted for the callers that pass it; mems are always returned."""
+        ``logits_to_keep``: score only the last n positions (0: all). Mems are always
+        returned; ``use_cache`` makes them a TransfoXLMems in inference (see TransfoXLModel)."""
         return_dict = self.config.use_return_dict if return_dict is None else return_dict
         outputs = self.transformer(input_ids, mems, head_mask, output_attentions, output_hidden_states,
-                                   return_dict=True)
+                                   return_dict=True, use_cache=use_cache)
         hidden = outputs.last_hidden_state  # (batch, seq, d_model)
         b, q = input_ids.shape
         losses = loss = logits = None
@@ -596,12 +737,13 @@ class TransfoXLLMHeadModel(TransfoXLPreTrainedModel):
     def generation_inputs(self, input_ids: Tensor, past: Mems | None, attention_mask: Tensor | None) -> dict:
         """The prompt starts from empty mems (no zero states: then scoring the whole
         sequence and stepping with mems agree); each later step feeds only the newest
-        token with the mems. Transformer-XL has no attention mask: left padding stays visible."""
+        token with the mems, whose keys and values are kept (TransfoXLMems). Transformer-XL has
+        no attention mask: left padding stays visible."""
         if past is None:
             past = self.transformer.empty_mems(input_ids.shape[0])
         else:
             input_ids = input_ids[:, -1:]
-        return {"input_ids": input_ids, "mems": past, "logits_to_keep": 1, "return_dict": True}
+        return {"input_ids": input_ids, "mems": past, "logits_to_keep": 1, "use_cache": True, "return_dict": True}
 
     @staticmethod
     def generation_cache(output: TransfoXLLMHeadModelOutput) -> list[Tensor] | None:
@@ -611,6 +753,8 @@ class TransfoXLLMHeadModel(TransfoXLPreTrainedModel):
     @staticmethod
     def reorder_generation_cache(past: Mems, index: Tensor) -> list[Tensor]:
         """Keep the rows ``index`` of every layer's mems (beam search): dim 1 is the batch."""
+        if isinstance(past, TransfoXLMems):
+            return past.select(index)
         return [mem.index_select(1, index) for mem in past]
 
 
