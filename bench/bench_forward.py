@@ -1,7 +1,12 @@
 """Figure "forward": the base model's forward latency, for every installed architecture
 the benchmark knows (ARCHS): bert-base (BertModel), gpt2-124M (GPT2Model),
 distilbert-base (DistilBertModel: 6 layers, 768 wide; the example plugin) and xlnet-base
-(XLNetModel: 12 layers, d_model 768, d_inner 3072, vocab 32000, mem_len None), from cached
+(XLNetModel: 12 layers, d_model 768, d_inner 3072, vocab 32000, mem_len None), xlm-base
+(XLMModel: emb_dim 1024, 12 layers, 8 heads, vocab 30000), roberta-base (RobertaModel: 768,
+12 layers, vocab 50265), openai-gpt (OpenAIGPTModel: 768, 12 layers, vocab 40478, 512
+positions) and transfo-xl-wt103-small (TransfoXLModel: d_model 512, 8 layers, 8 heads,
+d_head 64, d_inner 2048, cutoffs [2000, 10000], div_val 4, vocab 30000, mem_len 128; a
+batch of 4 x 128 timed with the mems of a first segment), from cached
 random checkpoints that give every implementation the same weights; eval mode,
 torch.inference_mode, a batch of 8 x 128 tokens with an all-ones attention mask, fp32,
 torch.set_num_threads(2) (pytorch-transformers' GPT2Model takes no mask and gets none).
@@ -43,6 +48,20 @@ ARCHS = {
                             if impl == "pytorch-transformers" else common.DISTILBERT_CKPT),
     "xlnet-base": dict(plugin="xlnet", cls="XLNetModel", folder=lambda impl: common.XLNET_CKPT_PT1
                        if impl == "pytorch-transformers" else common.XLNET_CKPT),
+    # The architectures below run against their oracle only (``impls``; the target is
+    # against ``vs``): transformers for XLM, RoBERTa and OpenAI GPT, pytorch-transformers
+    # 1.2.0 for Transformer-XL, which transformers 5 no longer has.
+    "xlm-base": dict(plugin="xlm", cls="XLMModel", folder=lambda impl: common.XLM_CKPT,
+                     impls=("plugformers", "transformers")),
+    "roberta-base": dict(plugin="roberta", cls="RobertaModel", folder=lambda impl: common.ROBERTA_CKPT,
+                         impls=("plugformers", "transformers")),
+    "openai-gpt": dict(plugin="openai-gpt", cls="OpenAIGPTModel", folder=lambda impl: common.OPENAI_GPT_CKPT,
+                       impls=("plugformers", "transformers")),
+    # A 4 x 128 segment timed after a first segment whose mems it attends to (klen 256);
+    # no attention mask (Transformer-XL has none).
+    "transfo-xl-wt103-small": dict(plugin="transfo-xl", cls="TransfoXLModel", folder=lambda impl: common.transfo_xl_checkpoint(
+        "transfo-xl-wt103-small", pt1=impl == "pytorch-transformers"), impls=("plugformers", "pytorch-transformers"),
+        vs="pytorch-transformers", batch=4, mems=True),
 }
 
 
@@ -66,11 +85,17 @@ def _model(impl: str, arch: str):
 def _setup(impl: str, arch: str, args):
     torch = common.setup_torch()
     model = _model(impl, arch).eval()
+    spec = ARCHS[arch]
     gen = torch.Generator().manual_seed(0)
-    ids = torch.randint(1000, 30000, (args.batch, args.seq), generator=gen)  # inside both vocabularies
+    batch = spec.get("batch", args.batch)
+    ids = torch.randint(1000, 30000, (batch, args.seq), generator=gen)  # inside every vocabulary
     # pytorch-transformers 1.2's GPT2Model takes no attention mask (all ones here anyway).
     kwargs = {"attention_mask": torch.ones_like(ids)} if "attention_mask" in inspect.signature(model.forward).parameters \
-        else {}
+        and not spec.get("mems") else {}
+    if spec.get("mems"):  # the mems of a first segment, outside the timing
+        with torch.inference_mode():
+            first = model(torch.randint(1000, 30000, (batch, args.seq), generator=gen))
+        kwargs["mems"] = first[1] if isinstance(first, (tuple, list)) else first.mems
 
     def one_pass() -> tuple[float, float, object]:
         with torch.inference_mode():
@@ -82,17 +107,19 @@ def _setup(impl: str, arch: str, args):
 
 
 def _checksum(out) -> float:
-    hidden = out[0] if isinstance(out, tuple) else out.last_hidden_state
+    hidden = out[0] if isinstance(out, (tuple, list)) else out.last_hidden_state
     return round(float(hidden.double().abs().mean()), 6)
 
 
 def _emit(impl: str, arch: str, args, times: list[float], cpus: list[float], checksum: float, **extra) -> dict:
+    spec = ARCHS[arch]
+    vs = spec.get("vs", "transformers")
     return common.emit(
         "forward", impl, round(statistics.median(times), 5), "s", better="lower", model=arch,
-        batch=args.batch, seq=args.seq, warmup=args.warmup, repeats=len(times),
+        batch=spec.get("batch", args.batch), seq=args.seq, **({"with_mems": True} if spec.get("mems") else {}), warmup=args.warmup, repeats=len(times),
         cpu_s=round(statistics.median(cpus) / common.NUM_THREADS, 5),
         min_s=round(min(times), 5), max_s=round(max(times), 5), threads=common.NUM_THREADS,
-        checksum=checksum, **({"target": {"max": 1.0, "vs": "transformers"}} if impl == "plugformers" else {}),
+        checksum=checksum, **({"target": {"max": 1.0, "vs": vs}} if impl == "plugformers" else {}),
         **extra,
     )
 
@@ -105,6 +132,8 @@ def measure(args) -> None:
     if args.serve:  # one architecture: the parent starts a server per architecture
         return _serve(_setup(args.impl, args.models, args)[1])
     for arch in _models(args):
+        if args.impl not in ARCHS[arch].get("impls", common.IMPLS):
+            continue
         _, one_pass = _setup(args.impl, arch, args)
         times, cpus = [], []
         for i in range(args.warmup + args.repeats):
@@ -136,6 +165,7 @@ def interleaved(args, impls: list[str]) -> list[dict]:
 
 def _interleaved_arch(args, impls: list[str], arch: str) -> list[dict]:
     script = str(Path(__file__).resolve())
+    impls = [impl for impl in impls if impl in ARCHS[arch].get("impls", common.IMPLS)]
     forwarded = [f"--batch={args.batch}", f"--seq={args.seq}", f"--models={arch}"]
     servers, errors = {}, {}
     for impl in impls:  # started one at a time, so that loading does not overlap
@@ -185,6 +215,12 @@ def prepare() -> None:
         common.ensure_distilbert_checkpoint()
     if "xlnet-base" in installed:
         common.ensure_xlnet_checkpoints()
+    if "xlm-base" in installed:
+        common.ensure_xlm_checkpoints()
+    if "roberta-base" in installed or "openai-gpt" in installed:
+        common.ensure_roberta_openai_gpt_checkpoints()
+    if "transfo-xl-wt103-small" in installed:
+        common.ensure_transfo_xl_checkpoints()
 
 
 def add_args(parser) -> None:

@@ -6,7 +6,14 @@ generation loop dominates; batch 1 and 8; and, with the xlnet plugin installed, 
 random XLNetLMHeadModel ("xlnet-small": d_model 256, 4 layers, 4 heads, d_inner 1024,
 vocab 1000, mem_len None; bench/.cache/xlnet-small-random, transformers' save_pretrained)
 at batch 1 only, through each library's XLNet generation (a dummy target token appended,
-perm_mask / target_mapping, the mems as cache); 64 new tokens after a 16-token prompt,
+perm_mask / target_mapping, the mems as cache); with the xlm plugin, a small causal
+XLMWithLMHeadModel ("xlm-small": emb_dim 256, 4 layers, 4 heads, vocab 1000, causal=True;
+bench/.cache/xlm-small-random, transformers' save_pretrained) at batch 1; with the
+transfo-xl plugin, a small TransfoXLLMHeadModel ("transfo-xl-small": d_model 256, 4 layers,
+4 heads, d_head 64, d_inner 1024, vocab 1000 with cutoffs [200, 500], div_val 2, mem_len 128;
+written by pytorch-transformers 1.2) at batch 1, plugformers' generate() with the mems as its
+cache against pytorch-transformers 1.2.0's step loop (the prompt from empty mems, then one
+token a step with the mems, argmax; 1.2 has no generate); 64 new tokens after a 16-token prompt,
 min_new_tokens = max_new_tokens and no eos token, so every run makes all 64 steps.
 torch.set_num_threads(2), torch.inference_mode inside generate. Both libraries load the
 same checkpoints (bench/.cache/gpt2-*-random, written once by plugformers'
@@ -50,31 +57,76 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
-IMPLS = ("plugformers", "transformers")
-MODELS = {**common.GPT2_MODELS, **common.XLNET_MODELS}
+IMPLS = ("plugformers", "transformers", "pytorch-transformers")
+TRANSFO_XL_MODELS = {"transfo-xl-small": common.TRANSFO_XL_MODELS["transfo-xl-small"]}
+MODELS = {**common.GPT2_MODELS, **common.XLNET_MODELS, **common.XLM_MODELS, **TRANSFO_XL_MODELS}
 XLNET = set(common.XLNET_MODELS)  # XLNetLMHeadModel cases (need the xlnet plugin)
+XLM = set(common.XLM_MODELS)  # causal XLMWithLMHeadModel cases (need the xlm plugin)
+TRANSFO_XL = set(TRANSFO_XL_MODELS)  # TransfoXLLMHeadModel cases (need the transfo-xl plugin)
+PLUGIN = {**{name: "xlnet" for name in XLNET}, **{name: "xlm" for name in XLM},
+          **{name: "transfo-xl" for name in TRANSFO_XL}}  # GPT-2 otherwise
+# The library each model is compared with: transformers, except for Transformer-XL, which
+# only pytorch-transformers 1.2.0 has (and it has no generate(): see _Pt1TransfoXLLoop).
+ORACLE = {name: "pytorch-transformers" for name in TRANSFO_XL}
 PROMPT_LEN, NEW_TOKENS = 16, 64
-REPEATS = {"gpt2-124M": 6, "tiny": 15, "xlnet-small": 8}
-BATCHES = {"xlnet-small": (1,)}  # the batches a model is run at, of --batches (default: all)
-# Targets: plugformers / transformers tokens per second.
+REPEATS = {"gpt2-124M": 6, "tiny": 15, "xlnet-small": 8, "xlm-small": 8, "transfo-xl-small": 8}
+# the batches a model is run at, of --batches (default: all)
+BATCHES = {"xlnet-small": (1,), "xlm-small": (1,), "transfo-xl-small": (1,)}
+# Targets: plugformers / oracle tokens per second.
 TARGETS = {("gpt2-124M", 1): 1.1, ("gpt2-124M", 8): 1.2, ("tiny", 1): 2.0, ("tiny", 8): 2.0,
-           ("xlnet-small", 1): 1.5}
+           ("xlnet-small", 1): 1.5, ("xlm-small", 1): 1.5, ("transfo-xl-small", 1): 2.0}
+
+
+def oracle(name: str) -> str:
+    return ORACLE.get(name, "transformers")
 # Target: gpt2-124M batch-1 tokens/s at least this fraction of the memory-bandwidth bound.
 BANDWIDTH_TARGET = 0.85
 
 
 def default_models() -> str:
-    """The GPT-2 models, and the XLNet ones when the xlnet plugin is installed."""
+    """The GPT-2 models, and those of the other installed plugins (PLUGIN)."""
     plugins = common.installed_plugins()
-    return ",".join(name for name in MODELS if name not in XLNET or "xlnet" in plugins)
+    return ",".join(name for name in MODELS if PLUGIN.get(name, "gpt2") in plugins)
 
 
 def _batches(args, name: str) -> list[int]:
     return [b for b in (int(b) for b in args.batches.split(",")) if b in BATCHES.get(name, (b,))]
 
 
+class _Pt1TransfoXLLoop:
+    """pytorch-transformers 1.2.0 has no generate(): greedy decoding as a user writes it
+    there (and as plugins/transfo_xl/tests/test_generation.py's oracle does): the prompt
+    from empty mems, then one token a step with the mems of the step before, argmax of the
+    last position's log-probabilities."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def generate(self, ids, *, max_new_tokens: int, **_):
+        import torch
+
+        config = self.model.config
+        mems = [torch.zeros(0, ids.shape[0], config.d_model) for _ in range(config.n_layer)]
+        feed = ids
+        with torch.inference_mode():
+            for _ in range(max_new_tokens):
+                out = self.model(feed, mems=mems)
+                feed, mems = out[0][:, -1].argmax(-1, keepdim=True), out[1]
+                ids = torch.cat([ids, feed], dim=1)
+        return ids
+
+
 def _load(impl: str, model: str):
-    folder = str(common.xlnet_checkpoint(model) if model in XLNET else common.gpt2_checkpoint(model))
+    if model in TRANSFO_XL:
+        folder = str(common.transfo_xl_checkpoint(model, pt1=impl == "pytorch-transformers"))
+    elif model in XLNET or model in XLM:
+        folder = str(common.xlnet_checkpoint(model))
+    else:
+        folder = str(common.gpt2_checkpoint(model))
+    if impl == "pytorch-transformers":
+        import pytorch_transformers
+
+        return _Pt1TransfoXLLoop(pytorch_transformers.TransfoXLLMHeadModel.from_pretrained(folder).eval())
     if impl == "plugformers":
         from plugformers import AutoModelForCausalLM
     else:
@@ -126,7 +178,7 @@ def _case_records(impl: str, name: str, batch: int, times: list[float], cpu: lis
          "new_tokens": NEW_TOKENS, "repeats": len(times), "min_s": round(min(times), 4),
          "max_s": round(max(times), 4), "cpu_s": round(statistics.median(cpu), 4),
          "best_tokens_per_s": round(tokens / min(times), 2), "threads": common.NUM_THREADS, "tokens_sha1": sha,
-         **({"target": {"min": target, "vs": "transformers"}} if impl == "plugformers" and target else {}),
+         **({"target": {"min": target, "vs": oracle(name)}} if impl == "plugformers" and target else {}),
          **extra, "loadavg_1m": load},
         {"figure": "generate_tokens_per_cpu_s", "impl": impl, "value": round(tokens / statistics.median(cpu), 2),
          "unit": "tokens/s", "better": "higher", "model": name, "batch": batch, "repeats": len(cpu),
@@ -150,7 +202,7 @@ def measure(args) -> None:
     if args.serve:
         return _serve(torch, args)
     impl = args.impl
-    for name in args.models.split(","):
+    for name in _served(impl, args.models):
         model = _load(impl, name)
         tokens_b1 = None
         for batch in _batches(args, name):
@@ -175,7 +227,7 @@ def _serve(torch, args) -> None:
     """Lock-step mode for run_all(): the models stay loaded; each request line (JSON:
     {"model", "batch"}, or {"bandwidth": tokens_per_s}) runs one generate() call (or
     the weight read) and answers with one JSON line (for the weight read, its record)."""
-    models = {name: _load(args.impl, name) for name in args.models.split(",")}
+    models = {name: _load(args.impl, name) for name in _served(args.impl, args.models)}
     inputs = {}
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
@@ -188,6 +240,12 @@ def _serve(torch, args) -> None:
             inputs[key] = _inputs(torch, *key)
         wall, cpu, out = _one_run(models[key[0]], *inputs[key])
         print(json.dumps({"wall": wall, "cpu": cpu, "sha": _sha(out), "shape": list(out.shape)}), flush=True)
+
+
+def _served(impl: str, models: str) -> list[str]:
+    """The models of ``models`` (comma-separated) that ``impl`` runs: plugformers all of
+    them, an oracle those it is the oracle of."""
+    return [name for name in models.split(",") if name and impl in ("plugformers", oracle(name))]
 
 
 def add_args(parser) -> None:
@@ -204,17 +262,17 @@ def summary(records: list[dict]) -> None:
     for name in MODELS:
         for batch in (1, 8):
             ours = speed.get(("generate_tokens_per_s", "plugformers", name, batch))
-            theirs = speed.get(("generate_tokens_per_s", "transformers", name, batch))
+            theirs = speed.get(("generate_tokens_per_s", oracle(name), name, batch))
             if not (ours and theirs):
                 continue
             ratio = ours["value"] / theirs["value"]
-            cpu = [speed.get(("generate_tokens_per_cpu_s", impl, name, batch)) for impl in IMPLS]
+            cpu = [speed.get(("generate_tokens_per_cpu_s", impl, name, batch)) for impl in ("plugformers", oracle(name))]
             cpu_ratio = f", per CPU second {cpu[0]['value'] / cpu[1]['value']:.2f}" if all(cpu) else ""
             paired = f", paired {ours['paired_ratio']:.2f}" if "paired_ratio" in ours else ""
             best = ours.get("best_tokens_per_s", 0) / (theirs.get("best_tokens_per_s") or 1)
             target = TARGETS.get((name, batch))
             verdict = f"; target >= {target}: {'met' if ratio >= target else 'MISSED'}" if target else ""
-            print(f"# generate {name} batch {batch}: plugformers {ours['value']:.1f} tokens/s, transformers "
+            print(f"# generate {name} batch {batch}: plugformers {ours['value']:.1f} tokens/s, {oracle(name)} "
                   f"{theirs['value']:.1f} tokens/s, ratio {ratio:.2f}{paired}{cpu_ratio} (best runs: {best:.2f})"
                   f"{verdict}", flush=True)
     for r in records:
@@ -275,14 +333,20 @@ def run_all(argv: list[str]) -> None:
     common.ensure_gpt2_checkpoints()
     if XLNET & set(args.models.split(",")):
         common.ensure_xlnet_checkpoints()
-    impls = args.impls.split(",")
+    if XLM & set(args.models.split(",")):
+        common.ensure_xlm_checkpoints()
+    if TRANSFO_XL & set(args.models.split(",")):
+        common.ensure_transfo_xl_checkpoints()
+    all_impls = args.impls.split(",")
     servers: dict[str, _Server] = {}
     records: list[dict] = []
     try:
-        for impl in impls:  # started one at a time, so that loading does not overlap
-            servers[impl] = _Server(impl, args)
+        for impl in all_impls:  # started one at a time, so that loading does not overlap
+            if _served(impl, args.models):
+                servers[impl] = _Server(impl, args)
         tokens_b1 = None
         for name in args.models.split(","):
+            impls = [impl for impl in all_impls if impl in servers and impl in ("plugformers", oracle(name))]
             for batch in _batches(args, name):
                 case = {"model": name, "batch": batch}
                 shas = {impl: servers[impl].ask(case)["sha"] for impl in impls}  # warm-up
@@ -297,14 +361,14 @@ def run_all(argv: list[str]) -> None:
                 for impl in impls:
                     times, cpu = samples[impl]
                     extra = {"same_tokens": same}
-                    if impl == "plugformers" and "transformers" in samples:
+                    if impl == "plugformers" and oracle(name) in samples:
                         extra["paired_ratio"] = round(statistics.median(
-                            theirs / ours for ours, theirs in zip(times, samples["transformers"][0], strict=True)), 3)
+                            theirs / ours for ours, theirs in zip(times, samples[oracle(name)][0], strict=True)), 3)
                     records += _case_records(impl, name, batch, times, cpu, shas[impl], interleaved=True, **extra)
                     if impl == "plugformers" and name == "gpt2-124M" and batch == 1:
                         tokens_b1 = NEW_TOKENS / statistics.median(times)
                 if not same:
-                    records.append({"figure": "generate_tokens_per_s", "impl": "transformers", "value": None,
+                    records.append({"figure": "generate_tokens_per_s", "impl": oracle(name), "value": None,
                                     "unit": "", "model": name, "batch": batch,
                                     "error": f"different tokens: {shas}"})
         if tokens_b1 and "plugformers" in servers:

@@ -17,6 +17,11 @@ bench/.cache/gpt2-gpt2-124M-random, a GPT2LMHeadModel's save_pretrained: AutoMod
 its base model); pytorch-transformers 1.2.0, which reads only pytorch_model.bin, reads the
 same tensors from the -pt1 twins. Each record names its checkpoint in ``model``.
 
+With the transfo-xl plugin installed, "transfo-xl-wt103-small" (common.TRANSFO_XL_MODELS: d_model
+512, 8 layers, vocab 30000 with cutoffs [2000, 10000], div_val 4; a TransfoXLLMHeadModel
+written by pytorch-transformers 1.2, AutoModel takes its TransfoXLModel) is timed against
+pytorch-transformers 1.2.0 only, the one library that has Transformer-XL.
+
     python bench/bench_load.py                          # both sizes, all implementations
     python bench/bench_load.py --models gpt2-124M --repeats 3
 """
@@ -39,8 +44,14 @@ MODELS = {
                       else common.CKPT),
     "gpt2-124M": dict(cls="GPT2Model", folder=lambda impl: common.gpt2_checkpoint(
         "gpt2-124M", pt1=impl == "pytorch-transformers")),
+    # Transformer-XL against pytorch-transformers 1.2.0 only (transformers 5 has none): the
+    # TransfoXLLMHeadModel of common.TRANSFO_XL_MODELS (AutoModel takes its base model),
+    # our safetensors against 1.2's own pytorch_model.bin of the same tensors.
+    "transfo-xl-wt103-small": dict(cls="TransfoXLModel", folder=lambda impl: common.transfo_xl_checkpoint(
+        "transfo-xl-wt103-small", pt1=impl == "pytorch-transformers"), impls=("plugformers", "pytorch-transformers"),
+        vs="pytorch-transformers"),
 }
-PLUGIN = {"bert-base": "bert", "gpt2-124M": "gpt2"}
+PLUGIN = {"bert-base": "bert", "gpt2-124M": "gpt2", "transfo-xl-wt103-small": "transfo-xl"}
 LIBRARY = {"plugformers": "plugformers", "transformers": "transformers", "pytorch-transformers": "pytorch_transformers"}
 
 
@@ -79,7 +90,7 @@ def once(impl: str, model_name: str) -> None:
         out = model(ids)
         checksum = sum(float(p.double().sum()) if p.numel() < 1 << 16 else float(p.sum())
                        for p in model.parameters())  # read every weight once
-    first = out[0] if isinstance(out, tuple) else out.last_hidden_state
+    first = out[0] if isinstance(out, (tuple, list)) else out.last_hidden_state
     del out
     gc.collect()
     after_forward = common.rss()
@@ -113,7 +124,8 @@ def _emit(impl: str, model: str, runs: list[dict], **extra) -> list[dict]:
             samples=[round(r["load_s"], 4) for r in runs], cpu_s=round(med(r["cpu_s"] for r in runs), 4),
             weights_bytes=weights, file=str(_weights_file(impl, model).relative_to(common.REPO)),
             model_class=runs[-1]["model_class"],
-            **({"target": {"max": 0.3, "vs": "transformers"}} if impl == "plugformers" else {}), **extra,
+            **({"target": {"max": 0.3, "vs": MODELS[model].get("vs", "transformers")}} if impl == "plugformers"
+               else {}), **extra,
         ),
         common.emit(
             "load_rss", impl, round(med(ratios), 4), "x", better="lower",
@@ -135,6 +147,8 @@ def _models(args) -> list[str]:
 
 def measure(args) -> None:
     for model in _models(args):
+        if args.impl not in MODELS[model].get("impls", common.IMPLS):
+            continue
         common.warm_page_cache(_weights_file(args.impl, model))
         try:
             runs = [_one_repeat(args.impl, model) for _ in range(args.repeats)]
@@ -146,7 +160,9 @@ def measure(args) -> None:
 def interleaved(args, impls: list[str]) -> list[dict]:
     """Per checkpoint, repeat after repeat, one fresh process per implementation in turn."""
     records = []
+    all_impls = impls
     for model in _models(args):
+        impls = [impl for impl in all_impls if impl in MODELS[model].get("impls", common.IMPLS)]
         for impl in impls:
             common.warm_page_cache(_weights_file(impl, model))
         runs: dict[str, list[dict]] = {impl: [] for impl in impls}
@@ -170,6 +186,8 @@ def interleaved(args, impls: list[str]) -> list[dict]:
 def prepare() -> None:
     common.ensure_checkpoint()
     common.ensure_gpt2_checkpoints()
+    if "transfo-xl" in common.installed_plugins():
+        common.ensure_transfo_xl_checkpoints()
 
 
 def add_args(parser) -> None:

@@ -13,6 +13,8 @@ Cases (``model`` in the records):
   pytorch-transformers' GPT2Tokenizer (pure Python), all from the same two files, with
   ``<|endoftext|>`` as the padding token.
 
+* ``xlm-bpe-en`` / ``xlm-bpe-fr``, ``roberta-bpe``, ``openai-gpt-bpe``: see docs/performance.md
+  (XLM, Transformer-XL, RoBERTa, OpenAI GPT) and the _make_* functions below.
 * ``xlnet-spiece``: a SentencePiece unigram model (spiece.model) trained once with
   ``sentencepiece`` on ``make_sentences`` (seed 1, 100 000 sentences, 16 000 pieces),
   XLNet's pieces: ``<unk> <s> </s>`` (ids 0-2), control ``<cls> <sep> <pad> <mask> <eod>``,
@@ -66,10 +68,21 @@ ENDOFTEXT = "<|endoftext|>"
 SPIECE_DIR = common.CACHE / "xlnet-spiece"
 SPIECE_CORPUS_SENTENCES = 100_000
 SPIECE_VOCAB_SIZE = 16_000
-CASES = ("bert-wordpiece", "gpt2-bpe", "xlnet-spiece")
-PLUGIN = {"bert-wordpiece": "bert", "gpt2-bpe": "gpt2", "xlnet-spiece": "xlnet"}  # the plugformers plugin each case needs
-NO_PT1 = {"xlnet-spiece"}  # cases pytorch-transformers 1.2 is not measured on (see the docstring)
-TARGETS = {"xlnet-spiece": 1.5}  # plugformers / transformers throughput; 1.0 for the other cases
+XLM_DIR = common.CACHE / "xlm-bpe"
+XLM_CORPUS_SENTENCES = 60_000  # per language (English, French)
+XLM_MERGES = 15_000
+XLM_SPECIALS = ["<s>", "</s>", "<pad>", "<unk>"] + [f"<special{i}>" for i in range(10)]  # ids 0-13, as XLM's
+ROBERTA_DIR = common.CACHE / "roberta-bpe"
+OPENAI_GPT_DIR = common.CACHE / "openai-gpt-bpe"
+OPENAI_GPT_VOCAB_SIZE = 40_478
+CASES = ("bert-wordpiece", "gpt2-bpe", "xlnet-spiece", "xlm-bpe-en", "xlm-bpe-fr", "roberta-bpe", "openai-gpt-bpe")
+PLUGIN = {"bert-wordpiece": "bert", "gpt2-bpe": "gpt2", "xlnet-spiece": "xlnet", "xlm-bpe-en": "xlm",
+          "xlm-bpe-fr": "xlm", "roberta-bpe": "roberta", "openai-gpt-bpe": "openai-gpt"}  # the plugin each case needs
+# cases pytorch-transformers 1.2 is not measured on (see the docstring)
+NO_PT1 = {"xlnet-spiece", "xlm-bpe-en", "xlm-bpe-fr", "roberta-bpe", "openai-gpt-bpe"}
+# plugformers / transformers throughput; 1.0 for the other cases
+TARGETS = {"xlnet-spiece": 1.5, "xlm-bpe-en": 3.0, "xlm-bpe-fr": 3.0, "roberta-bpe": 1.5, "openai-gpt-bpe": 1.5}
+FRENCH = {"xlm-bpe-fr"}  # cases on the French sentences (make_french_sentences), Moses rules of lang="fr"
 
 
 def minilm_path() -> str:
@@ -99,6 +112,54 @@ def make_sentences(vocab_path: str, count: int, seed: int = 0) -> list[str]:
             chosen[rng.randrange(n)] += ","
         chosen[0] = chosen[0].capitalize()
         sentences.append(" ".join(chosen) + rng.choice(".?!."))
+    return sentences
+
+
+# French words for make_french_sentences: common ones first (drawn more often), with
+# accents, elisions (l', d', qu'), hyphens and numbers.
+_FRENCH_WORDS = """le la les de des du un une et à en est que qui dans pour pas sur au avec il elle ils elles
+nous vous on ne se ce sa son ses leur plus par mais ou comme tout très bien être avoir fait faire dit été
+aussi sans sous entre après avant depuis encore déjà toujours jamais peut-être là où ici cette ces mon ma
+temps jour année monde vie homme femme enfant enfants ville pays maison école église forêt château rivière
+mer montagne route rue place travail problème question réponse idée histoire famille père mère frère sœur
+ami amie café thé pain fromage vin crêpes crème gâteau pomme fenêtre porte livre lettre journal musique
+théâtre cinéma élève élèves professeur médecin société gouvernement président ministre député réunion
+économie santé sécurité liberté égalité fraternité qualité quantité activité université bibliothèque
+grand grande petit petite nouveau nouvelle vieux vieille beau belle bon bonne mauvais premier première
+dernier dernière français française européen européenne étranger étrangère célèbre différent même autre
+manger boire parler écrire lire venir aller partir arriver rester prendre donner trouver penser croire
+savoir vouloir pouvoir devoir falloir voir regarder écouter attendre répondre commencer finir préférer
+mangent parlent écrivent viennent vont partent arrivent prennent donnent trouvent pensent croient
+voulait pouvait devait fallait avait était étaient avaient sera seront serait pourrait voudrait
+aujourd'hui demain hier matin soir nuit semaine mois lundi mardi mercredi jeudi vendredi samedi dimanche
+Paris Lyon Marseille Besançon Montréal Genève Bruxelles Québec France Europe Jean-Jacques Marie-Claire
+l'homme l'école l'été l'hiver l'eau l'année l'histoire d'abord d'accord qu'il qu'elle qu'on n'est
+c'est j'ai s'il jusqu'à lorsqu'il presqu'île aujourd'hui grand-mère arc-en-ciel week-end
+""".split()
+_FRENCH_EXTRAS = ["1 000", "3,50 €", "2024", "12,5 %", "n°", "« oui »", "(voir", "ci-dessous)", "M.", "Mme",
+                  "etc.", "c.-à-d.", "…", "—"]
+
+
+def make_french_sentences(count: int, seed: int = 0) -> list[str]:
+    """French-like sentences, built as make_sentences builds the English ones (about 17 words,
+    Zipf-like choice of _FRENCH_WORDS), with French punctuation spacing (« », a space before
+    ; : ! ?), elisions, accents, numbers with comma decimals."""
+    rng = random.Random(seed)
+    words = _FRENCH_WORDS
+    cum_weights = list(itertools.accumulate(1.0 / (rank + 10) for rank in range(len(words))))
+    sentences = []
+    for _ in range(count):
+        n = min(60, max(3, round(rng.gauss(17, 7))))
+        chosen = rng.choices(words, cum_weights=cum_weights, k=n)
+        if rng.random() < 0.4:
+            chosen[rng.randrange(n)] = rng.choice(_FRENCH_EXTRAS)
+        if rng.random() < 0.4:
+            chosen[rng.randrange(n)] += ","
+        if rng.random() < 0.15:
+            i = rng.randrange(n)
+            chosen[i] = f"« {chosen[i]} »"
+        chosen[0] = chosen[0][:1].upper() + chosen[0][1:]
+        sentences.append(" ".join(chosen) + rng.choice([".", " ?", " !", ".", " ;", " : oui."]))
     return sentences
 
 
@@ -142,6 +203,119 @@ def _make_bpe() -> None:
         (BPE_DIR / ".complete").touch()
 
 
+def ensure_xlm_bpe() -> Path:
+    """bench/.cache/xlm-bpe/{vocab.json, merges.txt} in XLM's format, trained once."""
+    return _ensure(XLM_DIR, "--make-xlm-bpe", "XLM BPE vocabulary")
+
+
+def _ensure(folder: Path, flag: str, what: str) -> Path:
+    if not (folder / ".complete").exists():
+        proc = common.run_python([str(Path(__file__).resolve()), flag], timeout=1200)
+        if proc.returncode != 0:
+            raise RuntimeError(f"making the benchmark's {what} failed:\n{proc.stderr[-3000:]}")
+    return folder
+
+
+def _make_xlm_bpe() -> None:
+    """A BPE with "</w>" word ends, trained with ``tokenizers`` on the Moses words
+    (plugformers_xlm's moses_words, lower-cased and accents removed, as xlm-mlm-en-2048's
+    tokenizer does) of make_sentences (seed 1) and make_french_sentences (seed 1),
+    XLM_CORPUS_SENTENCES each, XLM_MERGES merges; written as XLM checkpoints have it
+    (plugins/xlm/tests/test_tokenization.py does the same): specials at ids 0-13, merges.txt
+    lines "left right count" without a header."""
+    import fcntl
+
+    from plugformers_xlm.tokenization import moses_words
+    from tokenizers import Tokenizer, pre_tokenizers, trainers
+    from tokenizers.models import BPE
+
+    common.CACHE.mkdir(parents=True, exist_ok=True)
+    with open(common.CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (XLM_DIR / ".complete").exists():
+            return
+        t0 = time.perf_counter()
+        words = moses_words(make_sentences(f"{minilm_path()}/vocab.txt", XLM_CORPUS_SENTENCES, seed=1), "en", True)
+        words += moses_words(make_french_sentences(XLM_CORPUS_SENTENCES, seed=1), "fr", True)
+        backend = Tokenizer(BPE(unk_token="<unk>", end_of_word_suffix="</w>"))
+        backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+        alphabet = {c for line in words for c in line if not c.isspace()}
+        trainer = trainers.BpeTrainer(vocab_size=len(XLM_SPECIALS) + 2 * len(alphabet) + XLM_MERGES,
+                                      special_tokens=XLM_SPECIALS, end_of_word_suffix="</w>", min_frequency=2,
+                                      show_progress=False)
+        backend.train_from_iterator(words, trainer)
+        state = json.loads(backend.to_str())["model"]
+        merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in state["merges"]]
+        XLM_DIR.mkdir(parents=True, exist_ok=True)
+        (XLM_DIR / "vocab.json").write_text(json.dumps(state["vocab"], ensure_ascii=False, indent=2), encoding="utf-8")
+        (XLM_DIR / "merges.txt").write_text(
+            "".join(f"{a} {b} {1000 + len(merges) - rank}\n" for rank, (a, b) in enumerate(merges)), encoding="utf-8")
+        (XLM_DIR / "info.json").write_text(json.dumps({
+            "corpus_sentences_per_language": XLM_CORPUS_SENTENCES, "corpus_seed": 1, "merges": len(merges),
+            "vocab_size": len(state["vocab"]), "min_frequency": 2, "lowercase_and_remove_accent": True,
+            "seconds": round(time.perf_counter() - t0, 1)}) + "\n")
+        (XLM_DIR / ".complete").touch()
+
+
+def ensure_roberta_bpe() -> Path:
+    """bench/.cache/roberta-bpe: the gpt2-bpe vocabulary with RoBERTa's specials."""
+    ensure_bpe()
+    return _ensure(ROBERTA_DIR, "--make-roberta-bpe", "RoBERTa vocabulary")
+
+
+def _make_roberta_bpe() -> None:
+    """gpt2-bpe's merges.txt unchanged; its vocab.json laid out as roberta-base's is: ``<s>
+    <pad> </s> <unk>`` at ids 0-3, the byte-level tokens after them (``<|endoftext|>``
+    dropped), ``<mask>`` last."""
+    import shutil
+
+    vocab = json.loads((BPE_DIR / "vocab.json").read_text(encoding="utf-8"))
+    tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1]) if t != ENDOFTEXT]
+    ordered = ["<s>", "<pad>", "</s>", "<unk>", *tokens, "<mask>"]
+    ROBERTA_DIR.mkdir(parents=True, exist_ok=True)
+    (ROBERTA_DIR / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(ordered)}, ensure_ascii=False),
+                                            encoding="utf-8")
+    shutil.copy(BPE_DIR / "merges.txt", ROBERTA_DIR / "merges.txt")
+    (ROBERTA_DIR / ".complete").touch()
+
+
+def ensure_openai_gpt_bpe() -> Path:
+    """bench/.cache/openai-gpt-bpe/{vocab.json, merges.txt}, trained once."""
+    return _ensure(OPENAI_GPT_DIR, "--make-openai-gpt-bpe", "OpenAI GPT BPE vocabulary")
+
+
+def _make_openai_gpt_bpe() -> None:
+    """OpenAI GPT's scheme: BERT's normaliser (lower-cased) and pre-tokeniser, BPE with
+    "</w>" word ends, ``<unk>``; trained with ``tokenizers`` on make_sentences (seed 1,
+    BPE_CORPUS_SENTENCES), vocab_size 40 478 asked (openai-gpt's), min_frequency 2."""
+    import fcntl
+
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, trainers
+    from tokenizers.models import BPE
+
+    common.CACHE.mkdir(parents=True, exist_ok=True)
+    with open(common.CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (OPENAI_GPT_DIR / ".complete").exists():
+            return
+        t0 = time.perf_counter()
+        corpus = make_sentences(f"{minilm_path()}/vocab.txt", BPE_CORPUS_SENTENCES, seed=1)
+        tokenizer = Tokenizer(BPE(unk_token="<unk>", end_of_word_suffix="</w>"))
+        tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+        tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        trainer = trainers.BpeTrainer(vocab_size=OPENAI_GPT_VOCAB_SIZE, min_frequency=2, special_tokens=["<unk>"],
+                                      end_of_word_suffix="</w>", show_progress=False)
+        tokenizer.train_from_iterator(corpus, trainer)
+        OPENAI_GPT_DIR.mkdir(parents=True, exist_ok=True)
+        tokenizer.model.save(str(OPENAI_GPT_DIR))
+        merges = sum(1 for _ in open(OPENAI_GPT_DIR / "merges.txt", encoding="utf-8")) - 1
+        (OPENAI_GPT_DIR / "info.json").write_text(json.dumps({
+            "corpus_sentences": BPE_CORPUS_SENTENCES, "corpus_seed": 1, "vocab_size_asked": OPENAI_GPT_VOCAB_SIZE,
+            "vocab_size": tokenizer.get_vocab_size(), "merges": merges, "min_frequency": 2,
+            "seconds": round(time.perf_counter() - t0, 1)}) + "\n")
+        (OPENAI_GPT_DIR / ".complete").touch()
+
+
 def ensure_spiece() -> Path:
     """bench/.cache/xlnet-spiece/spiece.model, trained once in a child process."""
     if not (SPIECE_DIR / ".complete").exists():
@@ -178,20 +352,62 @@ def _make_spiece() -> None:
 
 def prepare() -> None:
     ensure_bpe()
-    if "xlnet-spiece" in CASES and "xlnet" in common.installed_plugins():
+    plugins = common.installed_plugins()
+    if "xlnet" in plugins:
         ensure_spiece()
+    if "xlm" in plugins:
+        ensure_xlm_bpe()
+    if "roberta" in plugins:
+        ensure_roberta_bpe()
+    if "openai-gpt" in plugins:
+        ensure_openai_gpt_bpe()
 
 
 # ---------------------------------------------------------------------- measuring
 
 
 def _files(case: str) -> str:
-    return {"bert-wordpiece": minilm_path(), "gpt2-bpe": str(BPE_DIR), "xlnet-spiece": str(SPIECE_DIR)}[case]
+    if case == "bert-wordpiece":
+        return minilm_path()
+    return str({"gpt2-bpe": BPE_DIR, "xlnet-spiece": SPIECE_DIR, "xlm-bpe-en": XLM_DIR, "xlm-bpe-fr": XLM_DIR,
+                "roberta-bpe": ROBERTA_DIR, "openai-gpt-bpe": OPENAI_GPT_DIR}[case])
+
+
+def _sentences(case: str, count: int) -> list[str]:
+    if case in FRENCH:
+        return make_french_sentences(count)
+    return make_sentences(f"{minilm_path()}/vocab.txt", count)
+
+
+# The plugformers and transformers tokenizer classes of the cases added with the XLM,
+# RoBERTa and OpenAI GPT plugins ("module:attr"). transformers' XLMTokenizer is pure Python
+# (Moses + a Python BPE loop); its RobertaTokenizer and OpenAIGPTTokenizer are
+# tokenizers-backed in transformers 5.
+_CLASSES = {
+    "xlm-bpe-en": ("plugformers_xlm.tokenization:XLMTokenizer", "transformers:XLMTokenizer"),
+    "xlm-bpe-fr": ("plugformers_xlm.tokenization:XLMTokenizer", "transformers:XLMTokenizer"),
+    "roberta-bpe": ("plugformers_roberta.tokenization:RobertaTokenizer", "transformers:RobertaTokenizer"),
+    "openai-gpt-bpe": ("plugformers_openai_gpt.tokenization:OpenAIGPTTokenizer", "transformers:OpenAIGPTTokenizer"),
+}
 
 
 def load(impl: str, case: str):
     path = _files(case)
     extra = {"pad_token": ENDOFTEXT} if case == "gpt2-bpe" else {}
+    if case in _CLASSES:
+        import importlib
+
+        module, _, attr = _CLASSES[case][impl != "plugformers"].partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+        # openai-gpt has no padding token: its <unk> pads, in both libraries
+        tokenizer = cls.from_pretrained(path, **({"pad_token": "<unk>"} if case == "openai-gpt-bpe" else {}))
+        if case in FRENCH and impl == "transformers":
+            # transformers 5.23's tokenizer(text, lang=...) does not pass lang on to the Moses
+            # step (its tokenize() drops it): give its _tokenize French as the default instead
+            import functools
+
+            tokenizer._tokenize = functools.partial(type(tokenizer)._tokenize, tokenizer, lang="fr")
+        return tokenizer
     if case == "xlnet-spiece":
         if impl == "plugformers":
             from plugformers_xlnet.tokenization import XLNetTokenizer as cls
@@ -216,6 +432,11 @@ def load(impl: str, case: str):
 
 def _batch_fn(torch, impl: str, tokenizer, case: str):
     """One batch -> the ids tensor (the call a user makes)."""
+    if case in FRENCH and impl == "plugformers":
+        def call_fr(batch):
+            return tokenizer(batch, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt",
+                             lang="fr")["input_ids"]
+        return call_fr
     if impl != "pytorch-transformers":
         def call(batch):
             return tokenizer(batch, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")["input_ids"]
@@ -245,7 +466,7 @@ def measure(args) -> None:
             continue
         tokenizer = load(args.impl, case)
         count = args.pt1_sentences if args.impl == "pytorch-transformers" else args.sentences
-        sentences = make_sentences(f"{minilm_path()}/vocab.txt", args.sentences)[:count]
+        sentences = _sentences(case, args.sentences)[:count]
         batches = [sentences[i:i + BATCH_SIZE] for i in range(0, len(sentences), BATCH_SIZE)]
         call = _batch_fn(torch, args.impl, tokenizer, case)
         ids_sha = hashlib.sha1(json.dumps(call(batches[0]).tolist()).encode()).hexdigest()[:12]
@@ -340,5 +561,11 @@ if __name__ == "__main__":
         _make_bpe()
     elif "--make-spiece" in sys.argv:
         _make_spiece()
+    elif "--make-xlm-bpe" in sys.argv:
+        _make_xlm_bpe()
+    elif "--make-roberta-bpe" in sys.argv:
+        _make_roberta_bpe()
+    elif "--make-openai-gpt-bpe" in sys.argv:
+        _make_openai_gpt_bpe()
     else:
         common.main("tokenizer_throughput", measure, add_args=add_args, prepare=prepare, interleaved=interleaved)

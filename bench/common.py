@@ -73,8 +73,46 @@ XLNET_CKPT_PT1 = CACHE / "xlnet-base-random-pt1"
 
 
 def xlnet_checkpoint(name: str) -> Path:
-    """bench/.cache/NAME-random, for a model of XLNET_MODELS."""
+    """bench/.cache/NAME-random, for a model of XLNET_MODELS or XLM_MODELS."""
     return CACHE / f"{name}-random"
+
+# XLM (plugins/xlm; oracle transformers): an xlm-mlm-en-2048-shaped but smaller base model
+# for bench_forward.py (emb_dim 1024 instead of 2048, 8 heads, vocab 30000; the rest is
+# transformers' XLMConfig defaults: 12 layers, GELU, learned positions, one language) and a
+# small causal LM-head model for bench_generate.py.
+XLM_BASE = dict(vocab_size=30000, emb_dim=1024, n_layers=12, n_heads=8, max_position_embeddings=512)
+XLM_MODELS = {"xlm-small": dict(vocab_size=1000, emb_dim=256, n_layers=4, n_heads=4, causal=True,
+                                max_position_embeddings=128)}
+XLM_CKPT = CACHE / "xlm-base-random"
+
+# RoBERTa and OpenAI GPT (plugins/roberta, plugins/openai_gpt; oracle transformers): base
+# models of roberta-base and openai-gpt size for bench_forward.py.
+ROBERTA_BASE = dict(vocab_size=50265, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                    intermediate_size=3072, max_position_embeddings=514, type_vocab_size=1, pad_token_id=1,
+                    bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5)
+ROBERTA_CKPT = CACHE / "roberta-base-random"
+OPENAI_GPT_BASE = dict(vocab_size=40478, n_positions=512, n_embd=768, n_layer=12, n_head=12)
+OPENAI_GPT_CKPT = CACHE / "openai-gpt-random"
+
+# Transformer-XL (plugins/transfo_xl; oracle pytorch-transformers 1.2.0, the one library that
+# still has it): a wt103-shaped but smaller TransfoXLLMHeadModel (wt103: d_model 1024, 18
+# layers, 16 heads, vocab 267735, cutoffs [20000, 40000, 200000], mem_len 1600), for
+# bench_load.py and bench_forward.py (AutoModel / TransfoXLModel take its base model), and a
+# small one for bench_generate.py. Built and saved by pytorch-transformers 1.2
+# (config.json with n_token + pytorch_model.bin: the -pt1 folder), then loaded by plugformers
+# and saved again as safetensors: the same tensors in both folders. The rest is 1.2's
+# defaults (wt103's: div_val 4, clamp_len 1000, same_length, untie_r, adaptive, tie_weight).
+TRANSFO_XL_MODELS = {
+    "transfo-xl-wt103-small": dict(vocab_size=30000, cutoffs=[2000, 10000], d_model=512, d_embed=512, n_head=8,
+                                   d_head=64, d_inner=2048, div_val=4, n_layer=8, tgt_len=128, mem_len=128),
+    "transfo-xl-small": dict(vocab_size=1000, cutoffs=[200, 500], d_model=256, d_embed=256, n_head=4, d_head=64,
+                             d_inner=1024, div_val=2, n_layer=4, tgt_len=128, mem_len=128),
+}
+
+
+def transfo_xl_checkpoint(name: str, pt1: bool = False) -> Path:
+    """bench/.cache/NAME-random (plugformers' safetensors) or its 1.2 original (``pt1``)."""
+    return CACHE / f"{name}-random{'-pt1' if pt1 else ''}"
 
 
 # ---------------------------------------------------------------------- environment
@@ -363,6 +401,105 @@ def _make_xlnet_checkpoints() -> None:
             (folder / ".complete").touch()
 
 
+def ensure_xlm_checkpoints() -> None:
+    """bench/.cache/xlm-base-random (XLMModel) and the XLM_MODELS (XLMWithLMHeadModel,
+    causal), transformers' save_pretrained, once, in a child interpreter."""
+    needed = [XLM_CKPT] + [xlnet_checkpoint(name) for name in XLM_MODELS]
+    if not all(_done(folder) for folder in needed):
+        proc = run_python([str(Path(__file__).resolve()), "--make-xlm-checkpoints"], timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"making the XLM benchmark checkpoints failed:\n{proc.stderr[-3000:]}")
+
+
+def _make_xlm_checkpoints() -> None:
+    import fcntl
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        torch = setup_torch()
+        import transformers
+
+        if not _done(XLM_CKPT):
+            torch.manual_seed(6)
+            transformers.XLMModel(transformers.XLMConfig(**XLM_BASE)).save_pretrained(XLM_CKPT, safe_serialization=True)
+            (XLM_CKPT / ".complete").touch()
+        for i, (name, values) in enumerate(XLM_MODELS.items()):
+            folder = xlnet_checkpoint(name)
+            if _done(folder):
+                continue
+            torch.manual_seed(7 + i)
+            # XLM's special ids stay (its lengths come from pad_index); generate gets eos None
+            transformers.XLMWithLMHeadModel(transformers.XLMConfig(**values)).save_pretrained(
+                folder, safe_serialization=True)
+            (folder / ".complete").touch()
+
+
+def ensure_roberta_openai_gpt_checkpoints() -> None:
+    """bench/.cache/roberta-base-random and openai-gpt-random (base models, transformers'
+    save_pretrained), once, in a child interpreter."""
+    if not (_done(ROBERTA_CKPT) and _done(OPENAI_GPT_CKPT)):
+        proc = run_python([str(Path(__file__).resolve()), "--make-roberta-openai-gpt-checkpoints"], timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"making the RoBERTa / OpenAI GPT checkpoints failed:\n{proc.stderr[-3000:]}")
+
+
+def _make_roberta_openai_gpt_checkpoints() -> None:
+    import fcntl
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        torch = setup_torch()
+        import transformers
+
+        if not _done(ROBERTA_CKPT):
+            torch.manual_seed(9)
+            transformers.RobertaModel(transformers.RobertaConfig(**ROBERTA_BASE)).save_pretrained(
+                ROBERTA_CKPT, safe_serialization=True)
+            (ROBERTA_CKPT / ".complete").touch()
+        if not _done(OPENAI_GPT_CKPT):
+            torch.manual_seed(10)
+            transformers.OpenAIGPTModel(transformers.OpenAIGPTConfig(**OPENAI_GPT_BASE)).save_pretrained(
+                OPENAI_GPT_CKPT, safe_serialization=True)
+            (OPENAI_GPT_CKPT / ".complete").touch()
+
+
+def ensure_transfo_xl_checkpoints() -> None:
+    """The TRANSFO_XL_MODELS, each as a 1.2 folder and a plugformers safetensors folder of
+    the same tensors, once, in a child interpreter."""
+    needed = [transfo_xl_checkpoint(n, pt1) for n in TRANSFO_XL_MODELS for pt1 in (False, True)]
+    if not all(_done(folder) for folder in needed):
+        proc = run_python([str(Path(__file__).resolve()), "--make-transfo-xl-checkpoints"], timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"making the Transformer-XL checkpoints failed:\n{proc.stderr[-3000:]}")
+
+
+def _make_transfo_xl_checkpoints() -> None:
+    import fcntl
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        torch = setup_torch()
+        import plugformers
+        import pytorch_transformers as ptt
+
+        for i, (name, values) in enumerate(TRANSFO_XL_MODELS.items()):
+            pt1, ours = transfo_xl_checkpoint(name, pt1=True), transfo_xl_checkpoint(name)
+            if not _done(pt1):
+                torch.manual_seed(11 + i)
+                rest = {k: v for k, v in values.items() if k != "vocab_size"}
+                model = ptt.TransfoXLLMHeadModel(ptt.TransfoXLConfig(vocab_size_or_config_json_file=values["vocab_size"],
+                                                                     **rest))
+                pt1.mkdir(parents=True, exist_ok=True)
+                model.save_pretrained(str(pt1))  # config.json (n_token, no model_type) + pytorch_model.bin
+                (pt1 / ".complete").touch()
+            if not _done(ours):
+                plugformers.TransfoXLLMHeadModel.from_pretrained(str(pt1)).save_pretrained(ours)
+                (ours / ".complete").touch()
+
+
 def _write_pt1_twin(source: Path, twin: Path, config: dict) -> None:
     """The same tensors for pytorch-transformers 1.2: a plain state dict in
     pytorch_model.bin and a 1.x-style config.json (no model_type)."""
@@ -464,5 +601,11 @@ if __name__ == "__main__":
         _make_distilbert_checkpoint()
     elif "--make-xlnet-checkpoints" in sys.argv:
         _make_xlnet_checkpoints()
+    elif "--make-xlm-checkpoints" in sys.argv:
+        _make_xlm_checkpoints()
+    elif "--make-roberta-openai-gpt-checkpoints" in sys.argv:
+        _make_roberta_openai_gpt_checkpoints()
+    elif "--make-transfo-xl-checkpoints" in sys.argv:
+        _make_transfo_xl_checkpoints()
     else:
         print(__doc__)

@@ -123,7 +123,10 @@ def machine() -> dict:
         "pytorch-transformers": version("pytorch-transformers"), "plugformers": version("plugformers"),
         "plugformers-bert": version("plugformers-bert"), "plugformers-gpt2": version("plugformers-gpt2"),
         "plugformers-distilbert": version("plugformers-distilbert"),
-        "plugformers-xlnet": version("plugformers-xlnet"), "tokenizers": version("tokenizers"),
+        "plugformers-xlnet": version("plugformers-xlnet"), "plugformers-xlm": version("plugformers-xlm"),
+        "plugformers-transfo-xl": version("plugformers-transfo-xl"),
+        "plugformers-roberta": version("plugformers-roberta"),
+        "plugformers-openai-gpt": version("plugformers-openai-gpt"), "tokenizers": version("tokenizers"),
         "torch threads": common.NUM_THREADS, "commit": commit,
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
@@ -270,6 +273,8 @@ def main() -> None:
                                                                "pytorch-transformers", "plugformers",
                                                                "plugformers-bert", "plugformers-gpt2",
                                                                "plugformers-distilbert", "plugformers-xlnet",
+                                                               "plugformers-xlm", "plugformers-transfo-xl",
+                                                               "plugformers-roberta", "plugformers-openai-gpt",
                                                                "tokenizers")),
         f"Commit: {facts['commit']}; torch threads: {facts['torch threads']}; "
         f"load average at start: {facts['load average at start']}",
