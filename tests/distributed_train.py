@@ -13,6 +13,7 @@ on its halves must end with the same parameters.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import sys
 from pathlib import Path
@@ -72,7 +73,17 @@ def main(mode: str, folder: str, out: str) -> None:
     if mode != "single":
         import torch.distributed as dist
 
+        # No rank tears its process group down while another still works (rank 0 saves
+        # after the last collective).
+        dist.barrier()
         dist.destroy_process_group()
+        # Everything is written and torn down: leave without the interpreter's exit
+        # teardown. CI once saw rank 1 of both FSDP runs abort with "terminate called
+        # without an active exception" and no Python traceback; should an abort come
+        # before this point, faulthandler prints where.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _layers(model):
@@ -95,4 +106,5 @@ if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] not in ("single", "ddp", "fsdp"):
         sys.exit(__doc__)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    faulthandler.enable()  # a rank that aborts prints where it was
     main(*sys.argv[1:])
