@@ -146,3 +146,32 @@ def test_cached_mems_give_the_numbers_of_plain_mems(kind):
         torch.testing.assert_close(ours(seg, mems=old, use_cache=True).logits, expected, rtol=0, atol=1e-5)
     ours.train()
     assert type(ours(ids[:, :4], mems=ours.transformer.empty_mems(2), use_cache=True).mems) is list
+
+
+def test_generate_lays_the_layer_weights_input_major_and_keeps_their_values(tmp_path):
+    """generate() re-lays the layers' linear weights (in, out) in memory for its steps of
+    one token; shapes and values stay the checkpoint's (a save writes them, from_pretrained
+    reads them back), and the model still trains afterwards (ordinary tensors, not
+    inference tensors)."""
+    ours, oracle = build("div1-long-mems")
+
+    def input_major(model):
+        found = [p.stride() == (1, p.shape[0]) for name, p in model.named_parameters()
+                 if name.startswith("transformer.layers.") and name.endswith("weight") and p.dim() == 2]
+        assert found
+        return all(found)
+
+    prompt = torch.randint(1, VOCAB, (1, 4), generator=torch.Generator().manual_seed(3))
+    before = ours(prompt).logits
+    assert not input_major(ours)
+    ours.generate(prompt, max_new_tokens=3)
+    assert input_major(ours)
+    torch.testing.assert_close(ours(prompt).logits, before, rtol=0, atol=1e-6)
+    ours.save_pretrained(tmp_path)
+    expected = oracle.state_dict()
+    for key, value in TransfoXLLMHeadModel.from_pretrained(tmp_path).state_dict().items():
+        if key in expected:
+            assert value.shape == expected[key].shape and torch.equal(value, expected[key]), key
+    ours.train()
+    ours(prompt, labels=prompt).loss.backward()
+    assert ours.transformer.layers[0].pos_ff.CoreNet[0].weight.grad is not None
