@@ -9,6 +9,7 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 ptt = pytest.importorskip("pytorch_transformers")
 
@@ -148,24 +149,30 @@ def test_cached_mems_give_the_numbers_of_plain_mems(kind):
     assert type(ours(ids[:, :4], mems=ours.transformer.empty_mems(2), use_cache=True).mems) is list
 
 
-def test_generate_lays_the_layer_weights_input_major_and_keeps_their_values(tmp_path):
-    """generate() re-lays the layers' linear weights (in, out) in memory for its steps of
-    one token; shapes and values stay the checkpoint's (a save writes them, from_pretrained
-    reads them back), and the model still trains afterwards (ordinary tensors, not
-    inference tensors)."""
+def test_generate_lays_the_widening_layer_weights_input_major_and_keeps_their_values(tmp_path):
+    """generate() re-lays the layers' widening linear weights (more outputs than inputs:
+    the attention's qkv_net, the feed-forward's first map) (in, out) in memory for its
+    steps of one token, and leaves the narrowing and square ones (out, in); shapes and
+    values stay the checkpoint's (a save writes them, from_pretrained reads them back),
+    and the model still trains afterwards (ordinary tensors, not inference tensors)."""
     ours, oracle = build("div1-long-mems")
 
-    def input_major(model):
-        found = [p.stride() == (1, p.shape[0]) for name, p in model.named_parameters()
-                 if name.startswith("transformer.layers.") and name.endswith("weight") and p.dim() == 2]
-        assert found
-        return all(found)
+    def layouts(model):
+        found = {}
+        for name, module in model.transformer.layers[0].named_modules():
+            if isinstance(module, nn.Linear):
+                found[name] = "input-major" if module.weight.stride() == (1, module.out_features) else "output-major"
+        return found
+
+    widening = {"dec_attn.qkv_net", "pos_ff.CoreNet.0"}
+    assert set(layouts(ours).values()) == {"output-major"}
+    assert ours.config.d_inner > ours.config.d_model and ours.config.n_head * ours.config.d_head <= ours.config.d_model
 
     prompt = torch.randint(1, VOCAB, (1, 4), generator=torch.Generator().manual_seed(3))
     before = ours(prompt).logits
-    assert not input_major(ours)
     ours.generate(prompt, max_new_tokens=3)
-    assert input_major(ours)
+    after = layouts(ours)
+    assert {name for name, layout in after.items() if layout == "input-major"} == widening, after
     torch.testing.assert_close(ours(prompt).logits, before, rtol=0, atol=1e-6)
     ours.save_pretrained(tmp_path)
     expected = oracle.state_dict()

@@ -278,16 +278,15 @@ class TransfoXLAttention(nn.Module):
         else:  # only the segment's own queries, keys and values, and the missing encodings
             memory, positions = cache
             heads = self.qkv_net(self.layer_norm(hidden) if self.pre_lnorm else hidden)  # (batch, q, 3 * n * dh)
-            w_q = heads[..., :nd]
-            computed = memory.extended(heads[..., nd:], spare)
+            w_q = heads.narrow(-1, 0, nd)
+            computed = memory.extended(heads.narrow(-1, nd, 2 * nd), spare)
             kv = computed.tensor  # (batch, k, 2 * n * dh)
             if pos_emb.shape[0]:
                 positions = torch.cat([self.r_net(pos_emb), positions], dim=0)
         k = kv.shape[1]
         w_q = w_q.reshape(b, q, self.n_head, self.d_head)  # (batch, q, heads, head_dim)
-        w_k = kv[..., :nd].view(b, k, self.n_head, self.d_head)  # (batch, k, heads, head_dim)
-        w_v = kv[..., nd:].view(b, k, self.n_head, self.d_head)
-        r_k = positions[positions.shape[0] - k:].view(k, self.n_head, self.d_head)  # (k, heads, head_dim)
+        w_k, w_v = kv.view(b, k, 2, self.n_head, self.d_head).unbind(2)  # (batch, k, heads, head_dim) each
+        r_k = positions.narrow(0, positions.shape[0] - k, k).view(k, self.n_head, self.d_head)  # (k, heads, head_dim)
         # (batch, heads, q, head_dim) @ (batch, heads, head_dim, k): matmul, not einsum (a
         # third less time in a step of one token)
         content = torch.matmul((w_q + self.r_w_bias).transpose(1, 2), w_k.permute(0, 2, 3, 1))  # (batch, heads, q, k)
@@ -321,8 +320,8 @@ class TransfoXLFeedForward(nn.Module):
     def _core(self, hidden: Tensor) -> Tensor:
         if self.training:
             return self.CoreNet(hidden)
-        first, relu, _, second, _ = self.CoreNet  # the dropouts do nothing in eval
-        return second(relu(first(hidden)))
+        first, _, _, second, _ = self.CoreNet  # the dropouts do nothing in eval
+        return second(torch.relu(first(hidden)))
 
     def forward(self, hidden: Tensor) -> Tensor:
         if self.pre_lnorm:
@@ -331,14 +330,16 @@ class TransfoXLFeedForward(nn.Module):
 
 
 def _input_major(module: nn.Module) -> None:
-    """Store the weights of ``module``'s linear maps input-major: (in, out) in memory, the
-    (out, in) shape, the values and the state-dict keys kept. A step of one token reads
-    each weight once as a matrix-vector product; out of the CPU caches the BLAS does that
-    about 2.5x faster in this layout (docs/performance.md). Done by generate(), not at
-    load time, so that loading stays a read of the checkpoint without a copy."""
+    """Store the weights of ``module``'s widening linear maps (more outputs than inputs)
+    input-major: (in, out) in memory, the (out, in) shape, the values and the state-dict
+    keys kept. A step of one token reads each weight once as a matrix-vector product; the
+    BLAS does that about 2x faster in this layout for a widening map, and about 1.7x
+    slower for a narrowing one, which stays (out, in) (docs/performance.md). Done by
+    generate(), not at load time, so that loading stays a read of the checkpoint
+    without a copy."""
     with torch.inference_mode(False), torch.no_grad():  # ordinary tensors: training may follow
         for linear in module.modules():
-            if isinstance(linear, nn.Linear) and linear.weight.stride(-1) == 1 and linear.out_features > 1:
+            if isinstance(linear, nn.Linear) and linear.weight.stride(-1) == 1 and linear.out_features > linear.in_features:
                 linear.weight.data = linear.weight.data.t().contiguous().t()
 
 
@@ -638,32 +639,35 @@ class ProjectedAdaptiveLogSoftmax(nn.Module):
                 self.out_layers.append(nn.Linear(width, hi - lo))
 
     def _cluster(self, i: int) -> tuple[Tensor, Tensor, Tensor | None]:
-        """Weight, bias and projection of cluster i (the head with the cluster rows appended)."""
+        """Weight, bias and projection of cluster i."""
         if self.div_val == 1:
             lo, hi = self.bounds[i]
             weight, bias = self.out_layers[0].weight[lo:hi], self.out_layers[0].bias[lo:hi]
         else:
             weight, bias = self.out_layers[i].weight, self.out_layers[i].bias
-        if i == 0 and self.n_clusters:
-            weight = torch.cat([weight, self.cluster_weight], dim=0)
-            bias = torch.cat([bias, self.cluster_bias], dim=0)
         proj = self.out_projs[i] if len(self.out_projs) else None
         return weight, bias, proj
 
-    @staticmethod
-    def _logits(hidden: Tensor, weight: Tensor, bias: Tensor, proj: Tensor | None) -> Tensor:
+    def _logits(self, hidden: Tensor, i: int) -> Tensor:
+        """(rows, d_proj) -> the logits of cluster i; the head's (i = 0) end with one logit
+        per tail cluster, scored from cluster_weight (not from a concatenated copy of the
+        tables, which a step of one token would build each time)."""
+        weight, bias, proj = self._cluster(i)
         if proj is not None:
             hidden = F.linear(hidden, proj.t())  # (rows, d_embed_i)
-        return F.linear(hidden, weight, bias)
+        logits = F.linear(hidden, weight, bias)
+        if i == 0 and self.n_clusters:
+            logits = torch.cat([logits, F.linear(hidden, self.cluster_weight, self.cluster_bias)], dim=-1)
+        return logits
 
     def log_probs(self, hidden: Tensor) -> Tensor:
         """(rows, d_proj) -> (rows, vocab) log-probabilities."""
-        head = F.log_softmax(self._logits(hidden, *self._cluster(0)), dim=-1)  # (rows, shortlist + clusters)
+        head = F.log_softmax(self._logits(hidden, 0), dim=-1)  # (rows, shortlist + clusters)
         if not self.n_clusters:
             return head
         parts = [head[:, :self.shortlist]]
         for i in range(1, len(self.bounds)):
-            tail = F.log_softmax(self._logits(hidden, *self._cluster(i)), dim=-1)  # (rows, cluster size)
+            tail = F.log_softmax(self._logits(hidden, i), dim=-1)  # (rows, cluster size)
             parts.append(head[:, self.shortlist + i - 1, None] + tail)
         return torch.cat(parts, dim=-1)
 
@@ -671,7 +675,7 @@ class ProjectedAdaptiveLogSoftmax(nn.Module):
         """(rows, d_proj), (rows,) -> (rows,) negative log-likelihood of each label, in the
         rows' order (0 for labels outside the vocabulary, e.g. -100). Each tail cluster
         is scored only for the rows whose label is in it."""
-        head = F.log_softmax(self._logits(hidden, *self._cluster(0)), dim=-1)
+        head = F.log_softmax(self._logits(hidden, 0), dim=-1)
         out = torch.zeros(labels.shape[0], dtype=hidden.dtype, device=hidden.device)
         for i, (lo, hi) in enumerate(self.bounds):
             rows = ((labels >= lo) & (labels < hi)).nonzero().squeeze(1)
@@ -681,7 +685,7 @@ class ProjectedAdaptiveLogSoftmax(nn.Module):
             if i == 0:
                 logp = head.index_select(0, rows).gather(1, target[:, None]).squeeze(1)
             else:
-                tail = F.log_softmax(self._logits(hidden.index_select(0, rows), *self._cluster(i)), dim=-1)
+                tail = F.log_softmax(self._logits(hidden.index_select(0, rows), i), dim=-1)
                 logp = head[rows, self.shortlist + i - 1] + tail.gather(1, target[:, None]).squeeze(1)
             out = out.index_copy(0, rows, -logp)
         return out
@@ -754,7 +758,7 @@ class TransfoXLLMHeadModel(TransfoXLPreTrainedModel):
         """The prompt starts from empty mems (no zero states: then scoring the whole
         sequence and stepping with mems agree); each later step feeds only the newest
         token with the mems, whose keys and values are kept (TransfoXLMems). Transformer-XL has
-        no attention mask: left padding stays visible. At the first step, the layers'
+        no attention mask: left padding stays visible. At the first step, the layers' widening
         weights are re-laid for single-token steps (_input_major; values unchanged)."""
         if past is None:
             _input_major(self.transformer.layers)
