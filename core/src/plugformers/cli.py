@@ -576,8 +576,8 @@ def _download(args: argparse.Namespace) -> int:
         return 0
     with _transfer(f"{shown}: listing the repo's files failed", "try again"):
         sha, listing = _hub_listing(repo_id, args.revision)
-    patterns = [*_READ_PATTERNS, *_weights_patterns(p for p, _ in listing),
-                *_tokenizer_files(config_path, name), *args.include]
+    tokenizer_files, pickled = _tokenizer_files(config_path, name, listing)
+    patterns = [*_READ_PATTERNS, *_weights_patterns(p for p, _ in listing), *tokenizer_files, *args.include]
     wanted = list(filter_repo_objects(listing, allow_patterns=patterns, key=lambda file: file[0]))  # as the
     skipped = [file for file in listing if file not in wanted]  # download filters them
     with _transfer(f"{shown}: the download failed", "files already complete stay cached; run the command "
@@ -588,11 +588,15 @@ def _download(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"repo_id": repo_id, "revision": args.revision or "main", "commit": sha, "path": folder,
                           "files": [{"path": p, "size": s} for p, s in wanted],
-                          "skipped": [{"path": p, "size": s} for p, s in skipped]}, indent=2))
+                          "skipped": [{"path": p, "size": s} for p, s in skipped], "pickled": pickled}, indent=2))
         return 0
     print(f"{shown} at {args.revision or 'main'} (commit {sha[:12]}): {len(wanted)} files, "
           f"{_size(sum(s or 0 for _, s in wanted))}, in {folder}")
     _print_files(wanted)
+    if pickled:
+        print(f"{' and '.join(pickled)}: the vocabulary as a pickle, which can run code when loaded; the "
+              f"tokenizer reads it only with allow_pickle=True. Convert it once to the safe format: "
+              f"plugformers convert-vocab {name} --allow-pickle --output DIR")
     if skipped:
         print("skipped, as from_pretrained does not read them (--include PATTERN fetches them too):")
         _print_files(skipped)
@@ -619,14 +623,25 @@ def _weights_patterns(paths) -> list[str]:
     return ["*.safetensors"] if any(p.endswith(".safetensors") for p in paths) else ["pytorch_model*.bin"]
 
 
-def _tokenizer_files(config_path: str, name: str) -> list[str]:
-    """The architecture's own tokenizer files (vocab.pkl, ...) when its plugin is installed."""
+def _tokenizer_files(config_path: str, name: str, listing: list[tuple[str, int | None]]) -> tuple[list[str], list[str]]:
+    """The architecture's own tokenizer files (vocab.txt, ...) when its plugin is installed,
+    and, when the repo has none of them and no tokenizer.json, the pickled vocabularies its
+    tokenizer class lists in ``pickled_vocab_files`` (from_pretrained reads those only with
+    allow_pickle=True). Returns (patterns, pickled files among them)."""
     try:
         model_type = json.loads(Path(config_path).read_text(encoding="utf-8")).get("model_type") \
             or registry.type_for_name(name)
-        return list(registry.tokenizer_class(model_type).vocab_files_names.values()) if model_type else []
+        tokenizer = registry.tokenizer_class(model_type) if model_type else None
     except (ValueError, OSError, PluginError, ImportError, AttributeError):
-        return []  # no plugin for the type here: the generic patterns still cover the common files
+        tokenizer = None  # no plugin for the type here: the generic patterns still cover the common files
+    if tokenizer is None:
+        return [], []
+    files = list(getattr(tokenizer, "vocab_files_names", {}).values())
+    present = {path for path, _ in listing}
+    pickled = []
+    if not present & {*files, "tokenizer.json"}:
+        pickled = [file for file in getattr(tokenizer, "pickled_vocab_files", ()) if file in present]
+    return files + pickled, pickled
 
 
 def _print_files(files: list[tuple[str, int | None]]) -> None:

@@ -16,6 +16,9 @@ and numpy are imported only when tensors are asked for.
 What a subclass provides (plugformers_bert.tokenization is the worked example):
 
 - ``vocab_files_names``: ``{init keyword: file name}`` of the architecture's own files;
+- ``pickled_vocab_files``: optional, the names of legacy pickled vocabularies the class
+  can read with ``allow_pickle=True`` (``plugformers download`` fetches them when a repo
+  has nothing else, and says what they are);
 - ``_build_backend(**files)``: the `tokenizers.Tokenizer` built from those files, using
   the options the subclass stored on ``self`` before calling ``super().__init__``;
 - ``_adapt_backend(backend)``: optional, brings a loaded tokenizer.json in line with
@@ -466,6 +469,7 @@ class PreTrainedTokenizer:
     """
 
     vocab_files_names: ClassVar[dict[str, str]] = {}
+    pickled_vocab_files: ClassVar[tuple[str, ...]] = ()
     model_input_names: ClassVar[list[str]] = ["input_ids", "token_type_ids", "attention_mask"]
     padding_side: str = "right"
     truncation_side: str = "right"

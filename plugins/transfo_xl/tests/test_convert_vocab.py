@@ -98,3 +98,37 @@ def test_convert_vocab_needs_the_opt_in_and_a_folder(legacy_dir, capsys):
     legacy_dir.mkdir()
     assert main(["convert-vocab", str(legacy_dir), "--allow-pickle"]) == 1  # nothing to convert
     assert "plugformers convert-vocab" in capsys.readouterr().err
+
+
+def test_download_fetches_a_pickled_vocabulary_and_says_what_it_is(legacy_dir, oracle, tmp_path, capsys,
+                                                                  monkeypatch):
+    """A 1.x repo on the Hub has no vocabulary but vocab.bin: `plugformers download` fetches
+    it (from_pretrained can read it, with the opt-in), names it as a pickle and the way out,
+    and the cache then serves the tokenizer offline. A repo with a safe vocabulary beside
+    the pickle gets no pickle."""
+    import huggingface_hub
+    from plugformers.testing.hub_server import HubServer
+
+    safe = tmp_path / "transfo-xl-safe"
+    shutil.copytree(legacy_dir, safe)
+    assert main(["convert-vocab", str(safe), "--allow-pickle"]) == 0
+    cache = str(tmp_path / "cache")
+    with HubServer({"org/transfo-xl-tiny": {"main": legacy_dir}, "org/transfo-xl-safe": {"main": safe}}) as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        capsys.readouterr()
+        assert main(["download", "org/transfo-xl-tiny", "--cache-dir", cache, "--json"]) == 0
+        done = json.loads(capsys.readouterr().out)
+        assert {"config.json", "vocab.bin"} <= {f["path"] for f in done["files"]}
+        assert done["pickled"] == ["vocab.bin"]
+        assert main(["download", "org/transfo-xl-tiny", "--cache-dir", cache]) == 0
+        printed = capsys.readouterr().out
+        assert "vocab.bin: the vocabulary as a pickle" in printed
+        assert "plugformers convert-vocab org/transfo-xl-tiny --allow-pickle --output DIR" in printed
+        assert main(["download", "org/transfo-xl-safe", "--cache-dir", cache, "--json"]) == 0
+        done = json.loads(capsys.readouterr().out)
+        assert "vocab.bin" not in [f["path"] for f in done["files"]] and done["pickled"] == []
+        assert {"tokenizer.json", "vocab.txt"} <= {f["path"] for f in done["files"]}
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # the server is gone
+    with pytest.raises(ValueError, match="convert-vocab"):
+        AutoTokenizer.from_pretrained("org/transfo-xl-tiny", cache_dir=cache)
+    _same_ids(AutoTokenizer.from_pretrained("org/transfo-xl-tiny", cache_dir=cache, allow_pickle=True), oracle)
