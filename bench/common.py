@@ -19,6 +19,7 @@ This module imports no torch and no library under test, so a parent process stay
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -263,38 +264,55 @@ def warm_page_cache(path: str | Path) -> int:
 # ---------------------------------------------------------------------- checkpoint
 
 
-def ensure_checkpoint() -> Path:
-    """Create bench/.cache/bert-base-random (and its pytorch-transformers twin) once.
-
-    The work runs in a child interpreter so that the caller need not import torch or
-    transformers."""
-    if not (_done(CKPT) and _done(CKPT_PT1)):
-        proc = run_python([str(Path(__file__).resolve()), "--make-checkpoint"], timeout=900)
-        if proc.returncode != 0:
-            raise RuntimeError(f"making the benchmark checkpoint failed:\n{proc.stderr[-3000:]}")
-    return CKPT
-
-
 def _done(folder: Path) -> bool:
     return (folder / ".complete").exists()
 
 
-def _make_checkpoint() -> None:
+def _ensure(maker: str, folders: list[Path], what: str) -> None:
+    """Unless every folder is complete, run this file's ``--make-MAKER`` in a child
+    interpreter (so that the caller need not import torch or transformers)."""
+    if not all(_done(folder) for folder in folders):
+        proc = run_python([str(Path(__file__).resolve()), f"--make-{maker}"], timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"making {what} failed:\n{proc.stderr[-3000:]}")
+
+
+@contextlib.contextmanager
+def _cache_locked():
+    """Hold bench/.cache's lock (one maker at a time, across processes); yields torch."""
     import fcntl
 
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _done(CKPT) and _done(CKPT_PT1):
-            return
-        torch = setup_torch()
+        yield setup_torch()
+
+
+def _save_once(folder: Path, seed: int, build: Callable[[], Any]) -> None:
+    """Seed torch, build a model and save it to ``folder`` as safetensors, unless done."""
+    if _done(folder):
+        return
+    import torch
+
+    torch.manual_seed(seed)
+    build().save_pretrained(folder, safe_serialization=True)
+    (folder / ".complete").touch()
+
+
+def ensure_checkpoint() -> Path:
+    """bench/.cache/bert-base-random (transformers' save_pretrained) and its
+    pytorch-transformers twin, once."""
+    _ensure("checkpoint", [CKPT, CKPT_PT1], "the benchmark checkpoint")
+    return CKPT
+
+
+def _make_checkpoint() -> None:
+    with _cache_locked():
         import transformers
 
-        torch.manual_seed(0)
-        model = transformers.BertModel(transformers.BertConfig(**BERT_BASE))
-        model.save_pretrained(CKPT, safe_serialization=True)
-        (CKPT / ".complete").touch()
-        _write_pt1_twin(CKPT, CKPT_PT1, BERT_BASE)
+        _save_once(CKPT, 0, lambda: transformers.BertModel(transformers.BertConfig(**BERT_BASE)))
+        if not _done(CKPT_PT1):
+            _write_pt1_twin(CKPT, CKPT_PT1, BERT_BASE)
 
 
 def gpt2_checkpoint(name: str, pt1: bool = False) -> Path:
@@ -303,31 +321,19 @@ def gpt2_checkpoint(name: str, pt1: bool = False) -> Path:
 
 
 def ensure_gpt2_checkpoints() -> None:
-    """Write the GPT2_MODELS checkpoints and the gpt2-124M pytorch-transformers twin
-    once, in a child interpreter (the caller need not import torch)."""
+    """The GPT2_MODELS checkpoints (plugformers' save_pretrained) and the gpt2-124M
+    pytorch-transformers twin, once."""
     needed = [gpt2_checkpoint(name) for name in GPT2_MODELS] + [gpt2_checkpoint("gpt2-124M", pt1=True)]
-    if not all(_done(folder) for folder in needed):
-        proc = run_python([str(Path(__file__).resolve()), "--make-gpt2-checkpoints"], timeout=900)
-        if proc.returncode != 0:
-            raise RuntimeError(f"making the GPT-2 benchmark checkpoints failed:\n{proc.stderr[-3000:]}")
+    _ensure("gpt2-checkpoints", needed, "the GPT-2 benchmark checkpoints")
 
 
 def _make_gpt2_checkpoints() -> None:
-    import fcntl
-
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        torch = setup_torch()
+    with _cache_locked():
         from plugformers import GPT2Config, GPT2LMHeadModel
 
         for i, (name, values) in enumerate(GPT2_MODELS.items()):
-            folder = gpt2_checkpoint(name)
-            if _done(folder):
-                continue
-            torch.manual_seed(i)
-            GPT2LMHeadModel(GPT2Config(**values, bos_token_id=None, eos_token_id=None)).save_pretrained(folder)
-            (folder / ".complete").touch()
+            _save_once(gpt2_checkpoint(name), i,
+                       lambda values=values: GPT2LMHeadModel(GPT2Config(**values, bos_token_id=None, eos_token_id=None)))
         twin = gpt2_checkpoint("gpt2-124M", pt1=True)
         if not _done(twin):
             # pytorch-transformers strips the "transformer." prefix itself; its config wants n_ctx.
@@ -337,151 +343,82 @@ def _make_gpt2_checkpoints() -> None:
 
 def ensure_distilbert_checkpoint() -> None:
     """bench/.cache/distilbert-base-random (transformers' save_pretrained) and its
-    pytorch-transformers twin, once, in a child interpreter."""
-    if not (_done(DISTILBERT_CKPT) and _done(DISTILBERT_CKPT_PT1)):
-        proc = run_python([str(Path(__file__).resolve()), "--make-distilbert-checkpoint"], timeout=900)
-        if proc.returncode != 0:
-            raise RuntimeError(f"making the DistilBERT benchmark checkpoint failed:\n{proc.stderr[-3000:]}")
+    pytorch-transformers twin, once."""
+    _ensure("distilbert-checkpoint", [DISTILBERT_CKPT, DISTILBERT_CKPT_PT1], "the DistilBERT benchmark checkpoint")
 
 
 def _make_distilbert_checkpoint() -> None:
-    import fcntl
-
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _done(DISTILBERT_CKPT) and _done(DISTILBERT_CKPT_PT1):
-            return
-        torch = setup_torch()
+    with _cache_locked():
         import transformers
 
-        torch.manual_seed(2)
-        transformers.DistilBertModel(transformers.DistilBertConfig(**DISTILBERT_BASE)).save_pretrained(
-            DISTILBERT_CKPT, safe_serialization=True)
-        (DISTILBERT_CKPT / ".complete").touch()
-        _write_pt1_twin(DISTILBERT_CKPT, DISTILBERT_CKPT_PT1, DISTILBERT_BASE)
+        _save_once(DISTILBERT_CKPT, 2,
+                   lambda: transformers.DistilBertModel(transformers.DistilBertConfig(**DISTILBERT_BASE)))
+        if not _done(DISTILBERT_CKPT_PT1):
+            _write_pt1_twin(DISTILBERT_CKPT, DISTILBERT_CKPT_PT1, DISTILBERT_BASE)
 
 
 def ensure_xlnet_checkpoints() -> None:
     """bench/.cache/xlnet-base-random (XLNetModel, transformers' save_pretrained), its
-    pytorch-transformers twin, and the XLNET_MODELS (XLNetLMHeadModel), once, in a child
-    interpreter."""
+    pytorch-transformers twin, and the XLNET_MODELS (XLNetLMHeadModel), once."""
     needed = [XLNET_CKPT, XLNET_CKPT_PT1] + [xlnet_checkpoint(name) for name in XLNET_MODELS]
-    if not all(_done(folder) for folder in needed):
-        proc = run_python([str(Path(__file__).resolve()), "--make-xlnet-checkpoints"], timeout=900)
-        if proc.returncode != 0:
-            raise RuntimeError(f"making the XLNet benchmark checkpoints failed:\n{proc.stderr[-3000:]}")
+    _ensure("xlnet-checkpoints", needed, "the XLNet benchmark checkpoints")
 
 
 def _make_xlnet_checkpoints() -> None:
-    import fcntl
-
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        torch = setup_torch()
+    with _cache_locked():
         import transformers
 
-        if not _done(XLNET_CKPT):
-            torch.manual_seed(3)
-            transformers.XLNetModel(transformers.XLNetConfig(**XLNET_BASE)).save_pretrained(
-                XLNET_CKPT, safe_serialization=True)
-            (XLNET_CKPT / ".complete").touch()
+        _save_once(XLNET_CKPT, 3, lambda: transformers.XLNetModel(transformers.XLNetConfig(**XLNET_BASE)))
         if not _done(XLNET_CKPT_PT1):
             # 1.2's XLNetConfig keeps the vocabulary size in n_token (vocab_size is a property over it)
             _write_pt1_twin(XLNET_CKPT, XLNET_CKPT_PT1, {**XLNET_BASE, "n_token": XLNET_BASE["vocab_size"]})
         for i, (name, values) in enumerate(XLNET_MODELS.items()):
-            folder = xlnet_checkpoint(name)
-            if _done(folder):
-                continue
-            torch.manual_seed(4 + i)
-            transformers.XLNetLMHeadModel(transformers.XLNetConfig(**values, bos_token_id=None, eos_token_id=None,
-                                                                   pad_token_id=None)).save_pretrained(
-                folder, safe_serialization=True)
-            (folder / ".complete").touch()
+            _save_once(xlnet_checkpoint(name), 4 + i, lambda values=values: transformers.XLNetLMHeadModel(
+                transformers.XLNetConfig(**values, bos_token_id=None, eos_token_id=None, pad_token_id=None)))
 
 
 def ensure_xlm_checkpoints() -> None:
     """bench/.cache/xlm-base-random (XLMModel) and the XLM_MODELS (XLMWithLMHeadModel,
-    causal), transformers' save_pretrained, once, in a child interpreter."""
-    needed = [XLM_CKPT] + [xlnet_checkpoint(name) for name in XLM_MODELS]
-    if not all(_done(folder) for folder in needed):
-        proc = run_python([str(Path(__file__).resolve()), "--make-xlm-checkpoints"], timeout=900)
-        if proc.returncode != 0:
-            raise RuntimeError(f"making the XLM benchmark checkpoints failed:\n{proc.stderr[-3000:]}")
+    causal), transformers' save_pretrained, once."""
+    _ensure("xlm-checkpoints", [XLM_CKPT] + [xlnet_checkpoint(name) for name in XLM_MODELS],
+            "the XLM benchmark checkpoints")
 
 
 def _make_xlm_checkpoints() -> None:
-    import fcntl
-
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        torch = setup_torch()
+    with _cache_locked():
         import transformers
 
-        if not _done(XLM_CKPT):
-            torch.manual_seed(6)
-            transformers.XLMModel(transformers.XLMConfig(**XLM_BASE)).save_pretrained(XLM_CKPT, safe_serialization=True)
-            (XLM_CKPT / ".complete").touch()
+        _save_once(XLM_CKPT, 6, lambda: transformers.XLMModel(transformers.XLMConfig(**XLM_BASE)))
         for i, (name, values) in enumerate(XLM_MODELS.items()):
-            folder = xlnet_checkpoint(name)
-            if _done(folder):
-                continue
-            torch.manual_seed(7 + i)
             # XLM's special ids stay (its lengths come from pad_index); generate gets eos None
-            transformers.XLMWithLMHeadModel(transformers.XLMConfig(**values)).save_pretrained(
-                folder, safe_serialization=True)
-            (folder / ".complete").touch()
+            _save_once(xlnet_checkpoint(name), 7 + i,
+                       lambda values=values: transformers.XLMWithLMHeadModel(transformers.XLMConfig(**values)))
 
 
 def ensure_roberta_openai_gpt_checkpoints() -> None:
     """bench/.cache/roberta-base-random and openai-gpt-random (base models, transformers'
-    save_pretrained), once, in a child interpreter."""
-    if not (_done(ROBERTA_CKPT) and _done(OPENAI_GPT_CKPT)):
-        proc = run_python([str(Path(__file__).resolve()), "--make-roberta-openai-gpt-checkpoints"], timeout=900)
-        if proc.returncode != 0:
-            raise RuntimeError(f"making the RoBERTa / OpenAI GPT checkpoints failed:\n{proc.stderr[-3000:]}")
+    save_pretrained), once."""
+    _ensure("roberta-openai-gpt-checkpoints", [ROBERTA_CKPT, OPENAI_GPT_CKPT], "the RoBERTa / OpenAI GPT checkpoints")
 
 
 def _make_roberta_openai_gpt_checkpoints() -> None:
-    import fcntl
-
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        torch = setup_torch()
+    with _cache_locked():
         import transformers
 
-        if not _done(ROBERTA_CKPT):
-            torch.manual_seed(9)
-            transformers.RobertaModel(transformers.RobertaConfig(**ROBERTA_BASE)).save_pretrained(
-                ROBERTA_CKPT, safe_serialization=True)
-            (ROBERTA_CKPT / ".complete").touch()
-        if not _done(OPENAI_GPT_CKPT):
-            torch.manual_seed(10)
-            transformers.OpenAIGPTModel(transformers.OpenAIGPTConfig(**OPENAI_GPT_BASE)).save_pretrained(
-                OPENAI_GPT_CKPT, safe_serialization=True)
-            (OPENAI_GPT_CKPT / ".complete").touch()
+        _save_once(ROBERTA_CKPT, 9, lambda: transformers.RobertaModel(transformers.RobertaConfig(**ROBERTA_BASE)))
+        _save_once(OPENAI_GPT_CKPT, 10,
+                   lambda: transformers.OpenAIGPTModel(transformers.OpenAIGPTConfig(**OPENAI_GPT_BASE)))
 
 
 def ensure_transfo_xl_checkpoints() -> None:
     """The TRANSFO_XL_MODELS, each as a 1.2 folder and a plugformers safetensors folder of
-    the same tensors, once, in a child interpreter."""
-    needed = [transfo_xl_checkpoint(n, pt1) for n in TRANSFO_XL_MODELS for pt1 in (False, True)]
-    if not all(_done(folder) for folder in needed):
-        proc = run_python([str(Path(__file__).resolve()), "--make-transfo-xl-checkpoints"], timeout=900)
-        if proc.returncode != 0:
-            raise RuntimeError(f"making the Transformer-XL checkpoints failed:\n{proc.stderr[-3000:]}")
+    the same tensors, once."""
+    _ensure("transfo-xl-checkpoints", [transfo_xl_checkpoint(n, pt1) for n in TRANSFO_XL_MODELS for pt1 in (False, True)],
+            "the Transformer-XL checkpoints")
 
 
 def _make_transfo_xl_checkpoints() -> None:
-    import fcntl
-
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        torch = setup_torch()
+    with _cache_locked() as torch:
         import plugformers
         import pytorch_transformers as ptt
 
@@ -495,9 +432,7 @@ def _make_transfo_xl_checkpoints() -> None:
                 pt1.mkdir(parents=True, exist_ok=True)
                 model.save_pretrained(str(pt1))  # config.json (n_token, no model_type) + pytorch_model.bin
                 (pt1 / ".complete").touch()
-            if not _done(ours):
-                plugformers.TransfoXLLMHeadModel.from_pretrained(str(pt1)).save_pretrained(ours)
-                (ours / ".complete").touch()
+            _save_once(ours, 0, lambda pt1=pt1: plugformers.TransfoXLLMHeadModel.from_pretrained(str(pt1)))
 
 
 def _write_pt1_twin(source: Path, twin: Path, config: dict) -> None:
@@ -592,20 +527,19 @@ def default_summary(records: list[dict]) -> None:
         print(f"# {figure}: " + "; ".join(parts), flush=True)
 
 
+MAKERS = {
+    "checkpoint": _make_checkpoint,
+    "gpt2-checkpoints": _make_gpt2_checkpoints,
+    "distilbert-checkpoint": _make_distilbert_checkpoint,
+    "xlnet-checkpoints": _make_xlnet_checkpoints,
+    "xlm-checkpoints": _make_xlm_checkpoints,
+    "roberta-openai-gpt-checkpoints": _make_roberta_openai_gpt_checkpoints,
+    "transfo-xl-checkpoints": _make_transfo_xl_checkpoints,
+}  # run by _ensure as ``common.py --make-NAME``
+
 if __name__ == "__main__":
-    if "--make-checkpoint" in sys.argv:
-        _make_checkpoint()
-    elif "--make-gpt2-checkpoints" in sys.argv:
-        _make_gpt2_checkpoints()
-    elif "--make-distilbert-checkpoint" in sys.argv:
-        _make_distilbert_checkpoint()
-    elif "--make-xlnet-checkpoints" in sys.argv:
-        _make_xlnet_checkpoints()
-    elif "--make-xlm-checkpoints" in sys.argv:
-        _make_xlm_checkpoints()
-    elif "--make-roberta-openai-gpt-checkpoints" in sys.argv:
-        _make_roberta_openai_gpt_checkpoints()
-    elif "--make-transfo-xl-checkpoints" in sys.argv:
-        _make_transfo_xl_checkpoints()
-    else:
+    makers = [make for name, make in MAKERS.items() if f"--make-{name}" in sys.argv]
+    for make in makers:
+        make()
+    if not makers:
         print(__doc__)
