@@ -59,6 +59,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .cache import KVCache
 from .hub import HubOptions, resolve_file
+from .layers import lay_out_for_one_row
 from .modeling_outputs import ModelOutput
 
 __all__ = ["GenerationConfig", "GenerateOutput", "GenerateBeamOutput", "generate", "GENERATION_CONFIG_NAME"]
@@ -1036,6 +1037,8 @@ def generate(
         warnings.warn(f"generate(): min_new_tokens={cfg.min_new_tokens} is more than the {plan.max_length - plan.prompt_len} "
                       "new tokens allowed; generation stops at the maximum length.", UserWarning, stacklevel=3)
     procs = _processors(plan)
+    if plan.rows == 1:  # every step a product of one row per weight
+        lay_out_for_one_row(model)
     with torch.inference_mode():
         stepper = _Stepper(model, info, plan, mask, device)
         if beam:

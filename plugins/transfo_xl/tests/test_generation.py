@@ -150,9 +150,9 @@ def test_cached_mems_give_the_numbers_of_plain_mems(kind):
 
 
 def test_generate_lays_the_widening_layer_weights_input_major_and_keeps_their_values(tmp_path):
-    """generate() re-lays the layers' widening linear weights (more outputs than inputs:
-    the attention's qkv_net, the feed-forward's first map) (in, out) in memory for its
-    steps of one token, and leaves the narrowing and square ones (out, in); shapes and
+    """generate() at batch 1 (the core's lay_out_for_one_row) re-lays the layers' widening
+    linear weights (more outputs than inputs: the attention's qkv_net, the feed-forward's
+    first map) (in, out) in memory, and leaves the narrowing and square ones (out, in); shapes and
     values stay the checkpoint's (a save writes them, from_pretrained reads them back),
     and the model still trains afterwards (ordinary tensors, not inference tensors)."""
     ours, oracle = build("div1-long-mems")

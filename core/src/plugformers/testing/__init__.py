@@ -20,7 +20,10 @@ an output projection (``get_output_embeddings()``) is also built with
 saves values of its own. A head that can generate (``check_generation``) gives the same
 greedy and beam tokens with its cache as without, on a left-padded batch: whatever the
 model's class does per step (``generation_inputs`` and friends, see
-plugformers.generation), it must agree with scoring the whole sequence each time.
+plugformers.generation), it must agree with scoring the whole sequence each time. After
+a batch-1 generate(), which re-lays its linear weights for one-row products
+(``check_one_row_layout``, plugformers.layers.lay_out_for_one_row), it computes, saves
+and trains as before.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from pathlib import Path
 
 from ..registry import registry
 
-__all__ = ["conformance_cases", "check_head", "check_tied_embeddings", "check_generation", "tiny_model", "head_inputs"]
+__all__ = ["conformance_cases", "check_head", "check_tied_embeddings", "check_generation", "check_one_row_layout",
+           "tiny_model", "head_inputs"]
 
 BATCH, SEQ, CHOICES = 2, 7, 3
 
@@ -150,6 +154,7 @@ def check_head(model_type: str, head: str, tmp_path: str | Path) -> None:
 
     check_tied_embeddings(model_type, head, tmp_path)
     check_generation(model_type, head)
+    check_one_row_layout(model_type, head, tmp_path)
 
     # save / load round trip
     model.eval()
@@ -245,3 +250,64 @@ def check_generation(model_type: str, head: str) -> None:
         assert tuple(cached.shape) == (BATCH, SEQ + new), f"{name} {options}: generated shape {tuple(cached.shape)}"
         assert torch.equal(cached[:, :SEQ], ids), f"{name} {options}: the prompt is not kept"
         assert torch.equal(cached, uncached), f"{name} {options}: cached decoding differs from uncached:\n{cached}\n{uncached}"
+
+
+def check_one_row_layout(model_type: str, head: str, tmp_path: str | Path) -> None:
+    """For a head that can generate: a batch-1 generate() lays out every unshared linear
+    weight for one-row products (widening maps input-major, narrowing ones
+    output-major), and the model is the same model afterwards: the same state dict, the
+    same outputs, a save that reloads to the same tensors, gradients in training."""
+    import torch
+    from torch import nn
+
+    from ..layers import Conv1D
+
+    model = tiny_model(model_type, head).eval()
+    if not type(model).can_generate():
+        return
+    name = f"{model_type}/{head} ({type(model).__name__})"
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    inputs = head_inputs(model, head, labels=False)
+    with torch.no_grad():
+        expected = _first_tensor(model(**inputs))
+    prompt = inputs["input_ids"][:1]
+    model.generate(prompt, max_new_tokens=2, min_new_tokens=2, pad_token_id=0)
+
+    counts: dict[int, int] = {}  # how many modules hold each parameter (tied ones: several)
+    for _, p in model.named_parameters(remove_duplicate=False):
+        counts[id(p)] = counts.get(id(p), 0) + 1
+    laid: dict[str, torch.Tensor] = {}
+    for module_name, module in model.named_modules():
+        forward = getattr(type(module), "forward", None)
+        if forward not in (nn.Linear.forward, Conv1D.forward) or counts[id(module.weight)] > 1:
+            continue
+        matrix = module.weight if forward is nn.Linear.forward else module.weight.t()  # (out, in)
+        out_features, in_features = matrix.shape
+        if out_features > in_features:
+            assert matrix.stride() == (1, out_features), f"{name}: {module_name} (widening) is not input-major"
+        elif out_features < in_features:
+            assert matrix.stride() == (in_features, 1), f"{name}: {module_name} (narrowing) is not output-major"
+        else:
+            continue
+        laid[module_name] = module.weight
+    assert laid, f"{name}: no linear map with more outputs than inputs, or fewer, to lay out"
+
+    after = model.state_dict()
+    assert set(after) == set(before), f"{name}: the state dict's keys changed"
+    for key, value in before.items():
+        assert torch.equal(after[key], value), f"{name}: {key} changed value"
+    with torch.no_grad():
+        torch.testing.assert_close(_first_tensor(model(**inputs)), expected, rtol=1e-5, atol=1e-5,
+                                   msg=f"{name}: outputs changed after the layout")
+    folder = Path(tmp_path) / f"{model_type}-{head}-one-row"
+    model.save_pretrained(folder)
+    reloaded = type(model).from_pretrained(folder).state_dict()
+    for key, value in before.items():
+        if key in reloaded:
+            assert torch.equal(reloaded[key], value), f"{name}: {key} saved differently after the layout"
+    model.train()
+    out = model(**head_inputs(model, head, labels=True))
+    loss = out.loss if getattr(out, "loss", None) is not None else _first_tensor(out).float().pow(2).mean()
+    loss.backward()
+    missing = [module_name for module_name, weight in laid.items() if weight.grad is None]
+    assert not missing, f"{name}: no gradient reached the re-laid weights of {missing}"

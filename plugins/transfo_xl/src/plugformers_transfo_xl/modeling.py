@@ -329,20 +329,6 @@ class TransfoXLFeedForward(nn.Module):
         return self.layer_norm(hidden + self._core(hidden))
 
 
-def _input_major(module: nn.Module) -> None:
-    """Store the weights of ``module``'s widening linear maps (more outputs than inputs)
-    input-major: (in, out) in memory, the (out, in) shape, the values and the state-dict
-    keys kept. A step of one token reads each weight once as a matrix-vector product; the
-    BLAS does that about 2x faster in this layout for a widening map, and about 1.7x
-    slower for a narrowing one, which stays (out, in) (docs/performance.md). Done by
-    generate(), not at load time, so that loading stays a read of the checkpoint
-    without a copy."""
-    with torch.inference_mode(False), torch.no_grad():  # ordinary tensors: training may follow
-        for linear in module.modules():
-            if isinstance(linear, nn.Linear) and linear.weight.stride(-1) == 1 and linear.out_features > linear.in_features:
-                linear.weight.data = linear.weight.data.t().contiguous().t()
-
-
 class TransfoXLLayer(nn.Module):
     def __init__(self, config: TransfoXLConfig, r_w_bias: nn.Parameter | None, r_r_bias: nn.Parameter | None) -> None:
         super().__init__()
@@ -758,10 +744,8 @@ class TransfoXLLMHeadModel(TransfoXLPreTrainedModel):
         """The prompt starts from empty mems (no zero states: then scoring the whole
         sequence and stepping with mems agree); each later step feeds only the newest
         token with the mems, whose keys and values are kept (TransfoXLMems). Transformer-XL has
-        no attention mask: left padding stays visible. At the first step, the layers' widening
-        weights are re-laid for single-token steps (_input_major; values unchanged)."""
+        no attention mask: left padding stays visible."""
         if past is None:
-            _input_major(self.transformer.layers)
             past = self.transformer.empty_mems(input_ids.shape[0])
         else:
             input_ids = input_ids[:, -1:]
