@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import Counter
 from typing import Callable
 
 import torch
@@ -282,33 +283,34 @@ class Conv1D(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}"
 
 
-def lay_out_for_one_row(model: nn.Module) -> None:
-    """Store the weights of ``model``'s linear maps (nn.Linear and Conv1D with their own
-    forward) in the memory layout that a product of ONE input row reads fastest, what
-    generate() runs at batch 1: a widening map (more outputs than inputs) input-major,
-    (in, out) in memory, a narrowing one output-major, (out, in); square maps stay. Out of
-    the CPU caches, MKL's 1-row products run 1.2-2x faster so (docs/performance.md); a
-    Conv1D keeps every weight (in, out), nn.Linear (out, in). Values, shapes, parameters
-    and state-dict keys stay, and the tensors are ordinary ones (training may follow).
-    Touched: float32 weights on the CPU (what was measured) that no other module shares
-    (tied embeddings keep their layout). A weight already laid out is not copied again."""
-    from collections import Counter
+def linear_maps(model: nn.Module):
+    """(name, weight Parameter, its (out, in) view) of each stock nn.Linear and Conv1D
+    (their own forward) in ``model`` whose float32 CPU weight no other module shares: the
+    maps lay_out_for_one_row may re-lay."""
+    held = Counter(id(p) for _, p in model.named_parameters(remove_duplicate=False))
+    for name, module in model.named_modules():
+        forward = getattr(type(module), "forward", None)
+        if forward is not nn.Linear.forward and forward is not Conv1D.forward:
+            continue
+        weight = module.weight
+        if (weight.dim() != 2 or weight.dtype != torch.float32 or weight.device.type != "cpu"
+                or held[id(weight)] > 1):
+            continue
+        yield name, weight, weight if forward is nn.Linear.forward else weight.t()  # Conv1D stores (in, out)
 
-    shared = Counter(id(p) for _, p in model.named_parameters(remove_duplicate=False))
+
+def lay_out_for_one_row(model: nn.Module) -> None:
+    """Store the weights of ``model``'s linear maps (``linear_maps``) in the memory layout
+    that a product of ONE input row reads fastest, what generate() runs at batch 1: a
+    widening map (more outputs than inputs) input-major, (in, out) in memory, a narrowing
+    one output-major, (out, in); square maps stay. Out of the CPU caches, MKL's 1-row
+    products run 1.2-2x faster so (docs/performance.md); a Conv1D keeps every weight
+    (in, out), nn.Linear (out, in). Values, shapes, parameters and state-dict keys stay,
+    and the tensors are ordinary ones (training may follow). Float32 weights on the CPU
+    only (what was measured); tied weights keep their layout. A weight already laid out is
+    not copied again."""
     with torch.inference_mode(False), torch.no_grad():  # ordinary tensors, not inference ones
-        for module in model.modules():
-            forward = getattr(type(module), "forward", None)
-            if forward is nn.Linear.forward:
-                weight = module.weight
-                matrix = weight  # (out, in)
-            elif forward is Conv1D.forward:
-                weight = module.weight
-                matrix = weight.t()  # (out, in) view of the (in, out) parameter
-            else:
-                continue
-            if (weight.dim() != 2 or weight.dtype != torch.float32 or weight.device.type != "cpu"
-                    or shared[id(weight)] > 1):
-                continue
+        for _, weight, matrix in linear_maps(model):
             out_features, in_features = matrix.shape
             if out_features > in_features and matrix.stride() != (1, out_features):
                 laid = matrix.t().contiguous().t()  # input-major

@@ -258,9 +258,8 @@ def check_one_row_layout(model_type: str, head: str, tmp_path: str | Path) -> No
     output-major), and the model is the same model afterwards: the same state dict, the
     same outputs, a save that reloads to the same tensors, gradients in training."""
     import torch
-    from torch import nn
 
-    from ..layers import Conv1D
+    from ..layers import linear_maps
 
     model = tiny_model(model_type, head).eval()
     if not type(model).can_generate():
@@ -273,15 +272,8 @@ def check_one_row_layout(model_type: str, head: str, tmp_path: str | Path) -> No
     prompt = inputs["input_ids"][:1]
     model.generate(prompt, max_new_tokens=2, min_new_tokens=2, pad_token_id=0)
 
-    counts: dict[int, int] = {}  # how many modules hold each parameter (tied ones: several)
-    for _, p in model.named_parameters(remove_duplicate=False):
-        counts[id(p)] = counts.get(id(p), 0) + 1
     laid: dict[str, torch.Tensor] = {}
-    for module_name, module in model.named_modules():
-        forward = getattr(type(module), "forward", None)
-        if forward not in (nn.Linear.forward, Conv1D.forward) or counts[id(module.weight)] > 1:
-            continue
-        matrix = module.weight if forward is nn.Linear.forward else module.weight.t()  # (out, in)
+    for module_name, weight, matrix in linear_maps(model):  # matrix: the (out, in) view
         out_features, in_features = matrix.shape
         if out_features > in_features:
             assert matrix.stride() == (1, out_features), f"{name}: {module_name} (widening) is not input-major"
@@ -289,7 +281,7 @@ def check_one_row_layout(model_type: str, head: str, tmp_path: str | Path) -> No
             assert matrix.stride() == (in_features, 1), f"{name}: {module_name} (narrowing) is not output-major"
         else:
             continue
-        laid[module_name] = module.weight
+        laid[module_name] = weight
     assert laid, f"{name}: no linear map with more outputs than inputs, or fewer, to lay out"
 
     after = model.state_dict()
