@@ -14,6 +14,15 @@ class OwnForward(nn.Linear):
         return super().forward(x) * 2
 
 
+def initialised(model: nn.Module) -> nn.Module:
+    """Conv1D leaves its weight to the model's _init_weights (torch.empty): fill every
+    parameter, or the memory's leftovers (inf, NaN) make the outputs incomparable."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.5)
+    return model
+
+
 def strides(model: nn.Module) -> dict[str, tuple[int, ...]]:
     return {name: p.stride() for name, p in model.named_parameters() if p.dim() == 2}
 
@@ -32,6 +41,7 @@ def test_widening_input_major_narrowing_output_major_the_rest_left():
         "tied": nn.Linear(4, 12),
     })
     model["tied"].weight = model["embedding"].weight
+    initialised(model)
     values = {key: value.clone() for key, value in model.state_dict().items()}
     before = strides(model)
     x = torch.randn(1, 12)
@@ -57,7 +67,7 @@ def test_widening_input_major_narrowing_output_major_the_rest_left():
 
 def test_re_laid_weights_are_ordinary_trainable_parameters():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), Conv1D(16, 4))
+    model = initialised(nn.Sequential(nn.Linear(4, 16), nn.ReLU(), Conv1D(16, 4)))
     with torch.inference_mode():  # as generate() calls it
         lay_out_for_one_row(model)
     assert model[0].weight.stride() == (1, 16) and model[2].weight.stride() == (1, 16)
